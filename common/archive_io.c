@@ -1,0 +1,324 @@
+/* archive_io.c - pax output through a counting, parallel-gzip sink. */
+#include "archive_io.h"
+
+#include <archive.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "util.h"
+
+#define CHUNK (1u << 20)
+#define SYNC_STEP (32u << 20)
+
+enum { SLOT_FREE, SLOT_QUEUED, SLOT_WORKING, SLOT_DONE };
+
+struct gz_slot {
+	int state;
+	uint64_t seq;
+	char *in;
+	size_t inlen;
+	unsigned char *out;
+	size_t outcap, outlen;
+	int zerr;
+};
+
+static int out_write(struct asink *s, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(s->fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			s->err = errno;
+			s->err_what = "write";
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+		s->out += (uint64_t)w;
+	}
+	if (s->out - s->synced >= SYNC_STEP) {
+		/* start write-back early; the final fsync makes it durable */
+		sync_file_range(s->fd, (off_t)s->synced, (off_t)(s->out - s->synced), SYNC_FILE_RANGE_WRITE);
+		s->synced = s->out;
+	}
+	return 0;
+}
+
+/* ---- gzip workers ----------------------------------------------------- */
+
+static void *gz_worker(void *arg)
+{
+	struct asink *s = arg;
+	z_stream z;
+	int zinit = 0;
+
+	memset(&z, 0, sizeof(z));
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct gz_slot *job = NULL;
+		while (!s->stop) {
+			for (int i = 0; i < s->nslots; i++) {
+				struct gz_slot *g = &s->slots[i];
+				if (g->state == SLOT_QUEUED && (!job || g->seq < job->seq))
+					job = g;
+			}
+			if (job)
+				break;
+			pthread_cond_wait(&s->cv, &s->mu);
+		}
+		if (!job)
+			break;
+		job->state = SLOT_WORKING;
+		pthread_mutex_unlock(&s->mu);
+
+		int zr;
+		if (!zinit) {
+			zr = deflateInit2(&z, s->level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+			zinit = zr == Z_OK;
+		} else {
+			zr = deflateReset(&z);
+		}
+		if (zr == Z_OK) {
+			z.next_in = (unsigned char *)job->in;
+			z.avail_in = (unsigned)job->inlen;
+			z.next_out = job->out;
+			z.avail_out = (unsigned)job->outcap;
+			zr = deflate(&z, Z_FINISH);
+			zr = zr == Z_STREAM_END ? Z_OK : Z_BUF_ERROR;
+		}
+		pthread_mutex_lock(&s->mu);
+		job->zerr = zr != Z_OK;
+		job->outlen = job->outcap - z.avail_out;
+		job->state = SLOT_DONE;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (zinit)
+		deflateEnd(&z);
+	return NULL;
+}
+
+/* writes the oldest slot once done; wait: block until it is */
+static int gz_drain_one(struct asink *s, int wait)
+{
+	struct gz_slot *g = &s->slots[s->wnext];
+
+	pthread_mutex_lock(&s->mu);
+	if (g->state == SLOT_FREE) {
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	while (g->state != SLOT_DONE) {
+		if (!wait) {
+			pthread_mutex_unlock(&s->mu);
+			return 0;
+		}
+		pthread_cond_wait(&s->cv, &s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	int rc = 0;
+	if (g->zerr) {
+		s->err = EIO;
+		s->err_what = "compress";
+		rc = -1;
+	} else {
+		rc = out_write(s, g->out, g->outlen);
+	}
+	pthread_mutex_lock(&s->mu);
+	g->state = SLOT_FREE;
+	g->inlen = 0;
+	pthread_mutex_unlock(&s->mu);
+	s->wnext = (s->wnext + 1) % s->nslots;
+	return rc < 0 ? -1 : 1;
+}
+
+static int gz_submit(struct asink *s)
+{
+	struct gz_slot *g = &s->slots[s->fill];
+
+	if (!g->inlen)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	g->seq = s->seq++;
+	g->state = SLOT_QUEUED;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	s->fill = (s->fill + 1) % s->nslots;
+	/* the next slot to fill must be free: write out the oldest */
+	while (s->slots[s->fill].state != SLOT_FREE)
+		if (gz_drain_one(s, 1) < 0)
+			return -1;
+	return 0;
+}
+
+/* ---- libarchive callbacks --------------------------------------------- */
+
+static la_ssize_t sink_write(struct archive *a, void *client, const void *buf, size_t n)
+{
+	struct asink *s = client;
+	const char *p = buf;
+	size_t left = n;
+
+	if (s->err) {
+		archive_set_error(a, s->err, "%s failed", s->err_what);
+		return -1;
+	}
+	while (left) {
+		char *dst;
+		size_t room;
+		if (s->level) {
+			struct gz_slot *g = &s->slots[s->fill];
+			dst = g->in + g->inlen;
+			room = CHUNK - g->inlen;
+		} else {
+			dst = s->buf + s->len;
+			room = CHUNK - s->len;
+		}
+		size_t k = left < room ? left : room;
+		memcpy(dst, p, k);
+		p += k;
+		left -= k;
+		if (s->level) {
+			struct gz_slot *g = &s->slots[s->fill];
+			g->inlen += k;
+			if (g->inlen == CHUNK && gz_submit(s) < 0)
+				goto fail;
+		} else {
+			s->len += k;
+			if (s->len == CHUNK) {
+				if (out_write(s, s->buf, s->len) < 0)
+					goto fail;
+				s->len = 0;
+			}
+		}
+	}
+	s->raw += n;
+	return (la_ssize_t)n;
+fail:
+	archive_set_error(a, s->err, "%s failed", s->err_what);
+	return -1;
+}
+
+static int sink_noop(struct archive *a, void *client)
+{
+	(void)a;
+	(void)client;
+	return ARCHIVE_OK;
+}
+
+int asink_open(struct asink *s, int fd, int level, int threads)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->level = level;
+	if (level) {
+		s->nthreads = threads < 1 ? 1 : threads;
+		s->nslots = 2 * s->nthreads + 1;
+		s->slots = xcalloc((size_t)s->nslots, sizeof(*s->slots));
+		for (int i = 0; i < s->nslots; i++) {
+			s->slots[i].in = xmalloc(CHUNK);
+			s->slots[i].outcap = compressBound(CHUNK) + 64;
+			s->slots[i].out = xmalloc(s->slots[i].outcap);
+		}
+		pthread_mutex_init(&s->mu, NULL);
+		pthread_cond_init(&s->cv, NULL);
+		s->threads = xcalloc((size_t)s->nthreads, sizeof(*s->threads));
+		for (int i = 0; i < s->nthreads; i++)
+			if (pthread_create(&s->threads[i], NULL, gz_worker, s))
+				die(ZDT_EFAIL, "cannot start a compression thread");
+	} else {
+		s->buf = xmalloc(CHUNK);
+	}
+	s->a = archive_write_new();
+	if (!s->a)
+		die(ZDT_EFAIL, "out of memory");
+	if (archive_write_set_format_pax(s->a) != ARCHIVE_OK ||
+	    archive_write_set_options(s->a, "pax:hdrcharset=BINARY") != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(s->a, 0) != ARCHIVE_OK ||
+	    archive_write_open2(s->a, s, sink_noop, sink_write, sink_noop, NULL) != ARCHIVE_OK)
+		die(ZDT_EFAIL, "cannot set up the archive writer: %s", archive_error_string(s->a));
+	return 0;
+}
+
+struct archive *asink_archive(struct asink *s) { return s->a; }
+
+static void stop_threads(struct asink *s)
+{
+	if (!s->threads)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+	free(s->threads);
+	s->threads = NULL;
+}
+
+int asink_close(struct asink *s)
+{
+	if (archive_write_close(s->a) != ARCHIVE_OK && !s->err) {
+		s->err = archive_errno(s->a) > 0 ? archive_errno(s->a) : EIO;
+		s->err_what = "write";
+	}
+	if (s->err)
+		return -1;
+	if (s->level) {
+		if (gz_submit(s) < 0)
+			return -1;
+		for (int i = 0; i < s->nslots; i++)
+			if (gz_drain_one(s, 1) < 0)
+				return -1;
+	} else if (s->len) {
+		if (out_write(s, s->buf, s->len) < 0)
+			return -1;
+		s->len = 0;
+	}
+	if (fsync(s->fd) < 0) {
+		s->err = errno;
+		s->err_what = "fsync";
+		return -1;
+	}
+	return 0;
+}
+
+void asink_release(struct asink *s)
+{
+	stop_threads(s);
+	if (s->a)
+		archive_write_free(s->a);	/* after close: frees only */
+	s->a = NULL;
+	if (s->slots) {
+		for (int i = 0; i < s->nslots; i++) {
+			free(s->slots[i].in);
+			free(s->slots[i].out);
+		}
+		free(s->slots);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
+		s->slots = NULL;
+	}
+	free(s->buf);
+	s->buf = NULL;
+}
+
+struct archive *areader_open(int fd)
+{
+	struct archive *a = archive_read_new();
+
+	if (!a)
+		die(ZDT_EFAIL, "out of memory");
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_gzip(a);
+	if (archive_read_open_fd(a, fd, 1u << 20) != ARCHIVE_OK)
+		return a;	/* the caller reports archive_error_string() */
+	return a;
+}

@@ -1,0 +1,60 @@
+/*
+ * archive_io.h - the archive output: a libarchive pax writer whose bytes go
+ * through zdt's own sink.
+ *
+ *     struct asink s;
+ *     asink_open(&s, fd, level, threads);   level 0 = none, 1..9 = gzip
+ *     struct archive *a = asink_archive(&s);
+ *     ... archive_write_header(a, e); off = s.raw;  data starts at off
+ *     ... archive_write_data(a, buf, n);
+ *     asink_close(&s);       end of archive, flush, fsync; 0 or -1 (s.err)
+ *     asink_release(&s);     always (frees; after a failure too)
+ *
+ * The sink counts the uncompressed tar stream (s.raw), which is what the
+ * manifest records as each entry's data offset.  With gzip the stream is cut
+ * into 1 MiB chunks that worker threads deflate independently; each chunk
+ * is a complete gzip member, written in order, so the file is one valid
+ * multi-member gzip stream that gzip, GNU tar and libarchive read as one.
+ * Write-back of the output is started every 32 MiB (sync_file_range) so
+ * that the final fsync has little left to do.
+ */
+#ifndef ZDT_ARCHIVE_IO_H
+#define ZDT_ARCHIVE_IO_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+struct archive;
+struct gz_slot;
+
+struct asink {
+	int fd;
+	int level;
+	struct archive *a;
+	uint64_t raw;		/* bytes of the uncompressed tar stream */
+	uint64_t out;		/* bytes written to fd */
+	uint64_t synced;	/* write-back started up to here */
+	int err;		/* errno of the first failure, 0 if none */
+	const char *err_what;	/* "write", "fsync", "compress" */
+	/* uncompressed: one buffer; gzip: a ring of slots */
+	char *buf;
+	size_t len;
+	int nthreads;
+	pthread_t *threads;
+	struct gz_slot *slots;
+	int nslots, fill, wnext;
+	uint64_t seq;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+};
+
+int asink_open(struct asink *s, int fd, int level, int threads);
+struct archive *asink_archive(struct asink *s);
+int asink_close(struct asink *s);
+void asink_release(struct asink *s);
+
+/* A reader for archives of either compression, on fd. */
+struct archive *areader_open(int fd);
+
+#endif

@@ -1,0 +1,311 @@
+/* fsops.c - walking and safe paths through descriptors; see fsops.h. */
+#include "fsops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *abs_path(const char *path)
+{
+	struct sbuf in = SBUF_INIT, out = SBUF_INIT;
+	char cwd[PATH_MAX];
+
+	if (path[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)))
+			die_errno(ZDT_EFAIL, "cannot get the current folder");
+		sbuf_adds(&in, cwd);
+		sbuf_addc(&in, '/');
+	}
+	sbuf_adds(&in, path);
+	/* collapse "//", "/./" and "dir/.." lexically */
+	char *save, *tok;
+	for (tok = strtok_r(in.buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			char *slash = out.len ? strrchr(out.buf, '/') : NULL;
+			if (slash) {
+				out.len = (size_t)(slash - out.buf);
+				out.buf[out.len] = '\0';
+			}
+			continue;
+		}
+		sbuf_addc(&out, '/');
+		sbuf_adds(&out, tok);
+	}
+	if (!out.len)
+		sbuf_addc(&out, '/');
+	sbuf_free(&in);
+	return out.buf;
+}
+
+int open_dir_nofollow(const char *path, int create, struct sbuf *link_at, struct sbuf *link_to)
+{
+	char *abs = abs_path(path), *save, *tok, *next;
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+
+	sbuf_reset(link_at);
+	sbuf_reset(link_to);
+	if (fd < 0) {
+		sbuf_adds(link_at, "/");
+		free(abs);
+		return -1;
+	}
+	for (tok = strtok_r(abs, "/", &save); tok; tok = next) {
+		next = strtok_r(NULL, "/", &save);
+		sbuf_addc(link_at, '/');
+		sbuf_adds(link_at, tok);
+		if (fstatat(fd, tok, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT || next || !create)
+				goto fail;
+			if (mkdirat(fd, tok, 0700) < 0 && errno != EEXIST)
+				goto fail;
+			if (fstatat(fd, tok, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				goto fail;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(fd, tok, target, sizeof(target) - 1);
+			sbuf_add(link_to, target, n > 0 ? (size_t)n : 0);
+			errno = ELOOP;
+			goto fail;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			goto fail;
+		}
+		int sub = openat(fd, tok, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			goto fail;
+		close(fd);
+		fd = sub;
+	}
+	free(abs);
+	return fd;
+fail:
+	{
+		int e = errno;
+		close(fd);
+		free(abs);
+		errno = e;
+	}
+	return -1;
+}
+
+int path_inside(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+
+	if (!realpath(a, ra) || !realpath(b, rb))
+		return -1;
+	size_t n = strlen(rb);
+	if (n == 1)	/* b is "/" */
+		return 1;
+	return !strncmp(ra, rb, n) && (ra[n] == '\0' || ra[n] == '/');
+}
+
+int fsync_fd_dir(int dirfd)
+{
+	return fsync(dirfd);
+}
+
+/* ---- walking ---------------------------------------------------------- */
+
+struct name {
+	size_t off;
+	unsigned char dtype;
+};
+
+struct level {
+	struct sbuf names;	/* NUL-separated */
+	struct name *v;
+	size_t n, cap;
+};
+
+static const char *sort_base;
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(sort_base + ((const struct name *)a)->off,
+		      sort_base + ((const struct name *)b)->off);
+}
+
+static int read_level(int fd, struct level *lv)
+{
+	int dfd = dup(fd);
+	DIR *d;
+	struct dirent *de;
+
+	lv->n = 0;
+	sbuf_reset(&lv->names);
+	if (dfd < 0)
+		return -1;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -1;
+	}
+	rewinddir(d);
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		if (lv->n == lv->cap) {
+			lv->cap = lv->cap ? lv->cap * 2 : 64;
+			lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
+		}
+		lv->v[lv->n].off = lv->names.len;
+		lv->v[lv->n].dtype = de->d_type;
+		lv->n++;
+		sbuf_add(&lv->names, de->d_name, strlen(de->d_name) + 1);
+	}
+	int e = errno;
+	closedir(d);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	sort_base = lv->names.buf;
+	if (lv->n > 1)
+		qsort(lv->v, lv->n, sizeof(*lv->v), name_cmp);
+	return 0;
+}
+
+struct walker {
+	unsigned flags;
+	walk_fn fn;
+	void *arg;
+	struct sbuf rel;
+	struct level *lv;
+	int nlv;
+};
+
+static int walk_dir(struct walker *w, int fd, int depth)
+{
+	struct level *lv;
+	int rc = 0;
+
+	if (depth >= w->nlv) {
+		w->lv = xrealloc(w->lv, sizeof(*w->lv) * (size_t)(depth + 1));
+		memset(w->lv + w->nlv, 0, sizeof(*w->lv) * (size_t)(depth + 1 - w->nlv));
+		w->nlv = depth + 1;
+	}
+	lv = &w->lv[depth];
+	if (read_level(fd, lv) < 0)
+		return error_errno("cannot read folder: '%s'", w->rel.len ? w->rel.buf : ".");
+	size_t base = w->rel.len;
+	for (size_t i = 0; i < lv->n && rc >= 0; i++) {
+		struct walk_ent e;
+		const char *name = lv->names.buf + lv->v[i].off;
+
+		w->rel.len = base;
+		if (base)
+			sbuf_addc(&w->rel, '/');
+		sbuf_adds(&w->rel, name);
+		memset(&e, 0, sizeof(e));
+		e.parent = fd;
+		e.name = name;
+		e.rel = w->rel.buf;
+		e.fd = -1;
+		e.depth = depth + 1;
+		if ((w->flags & WALK_LAZY_REG) && lv->v[i].dtype == DT_REG) {
+			e.st.st_mode = S_IFREG;
+		} else if (fstatat(fd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT) {
+				warning("file vanished during the walk: '%s'", e.rel);
+				continue;
+			}
+			rc = error_errno("cannot stat: '%s'", e.rel);
+			break;
+		}
+		if (S_ISDIR(e.st.st_mode)) {
+			struct stat st2;
+			e.fd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (e.fd < 0 || fstat(e.fd, &st2) < 0 ||
+			    st2.st_dev != e.st.st_dev || st2.st_ino != e.st.st_ino) {
+				if (e.fd >= 0)
+					close(e.fd);
+				rc = error_errno("folder changed or cannot be opened during the walk: '%s'", e.rel);
+				break;
+			}
+		}
+		rc = w->fn(w->arg, &e);
+		if (rc == 0 && e.fd >= 0)
+			rc = walk_dir(w, e.fd, depth + 1);
+		else if (rc == WALK_SKIP)
+			rc = 0;
+		/* the recursion reused deeper levels only; ours is intact */
+		lv = &w->lv[depth];
+		if (e.fd >= 0)
+			close(e.fd);
+	}
+	w->rel.len = base;
+	if (w->rel.buf)
+		w->rel.buf[base] = '\0';
+	return rc;
+}
+
+int walk_tree(int rootfd, unsigned flags, walk_fn fn, void *arg)
+{
+	struct walker w;
+	struct walk_ent e;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.flags = flags;
+	w.fn = fn;
+	w.arg = arg;
+	memset(&e, 0, sizeof(e));
+	e.parent = -1;
+	e.name = ".";
+	e.rel = ".";
+	e.fd = rootfd;
+	if (fstat(rootfd, &e.st) < 0)
+		return error_errno("cannot stat the root folder");
+	rc = fn(arg, &e);
+	if (rc == 0)
+		rc = walk_dir(&w, rootfd, 0);
+	else if (rc == WALK_SKIP)
+		rc = 0;
+	for (int i = 0; i < w.nlv; i++) {
+		sbuf_free(&w.lv[i].names);
+		free(w.lv[i].v);
+	}
+	free(w.lv);
+	sbuf_free(&w.rel);
+	return rc;
+}
+
+/* ---- removal ---------------------------------------------------------- */
+
+int rm_tree_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct level lv;
+	memset(&lv, 0, sizeof(lv));
+	int rc = read_level(fd, &lv);
+	for (size_t i = 0; rc == 0 && i < lv.n; i++)
+		rc = rm_tree_at(fd, lv.names.buf + lv.v[i].off);
+	int e = errno;
+	sbuf_free(&lv.names);
+	free(lv.v);
+	close(fd);
+	if (rc < 0) {
+		errno = e;
+		return -1;
+	}
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
+}

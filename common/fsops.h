@@ -1,0 +1,64 @@
+/*
+ * fsops.h - file-system walking and safe paths, all through directory
+ * descriptors.
+ *
+ * open_dir_nofollow() resolves a path one component at a time from "/" with
+ * O_NOFOLLOW, so that no folder on the way may be a symbolic link; it is how
+ * zdt opens the backup folder.  Everything afterwards is done relative to
+ * the descriptor it returns: a path string is never resolved twice.
+ *
+ * walk_tree() visits a tree depth-first, "." first, siblings in bytewise
+ * name order: the canonical order of manifest.h, so that a walk and a
+ * manifest can be merged as two sorted streams.  It holds the names of one
+ * folder per level, never the whole tree.  Folders are opened with
+ * O_NOFOLLOW|O_DIRECTORY relative to their parent and checked to be the
+ * folder that was stat'ed; symbolic links are never followed.
+ *
+ * rm_tree_at() removes a file or a whole tree below dirfd without following
+ * symbolic links (a link is removed as a link).
+ */
+#ifndef ZDT_FSOPS_H
+#define ZDT_FSOPS_H
+
+#include <sys/stat.h>
+
+#include "util.h"
+
+/*
+ * Opens PATH as a folder.  create: mkdir the last component (mode 0700) when
+ * missing.  On a symlink anywhere in PATH: -1 with errno ELOOP, *link_at set
+ * to the path up to the link and *link_to to its target.  Other failures: -1
+ * with errno, *link_at set to the component that failed.
+ */
+int open_dir_nofollow(const char *path, int create, struct sbuf *link_at, struct sbuf *link_to);
+
+/* "a" is "b" or inside it (after realpath of both); 1, 0, -1 on error */
+int path_inside(const char *a, const char *b);
+/* absolute, lexically normalised copy of path (relative to the cwd) */
+char *abs_path(const char *path);
+
+struct walk_ent {
+	int parent;		/* descriptor of the folder holding the entry */
+	const char *name;	/* name in parent; "." for the root */
+	const char *rel;	/* path from the root; "." for the root */
+	struct stat st;		/* lstat; see WALK_LAZY_REG */
+	int fd;			/* folders: open descriptor, valid in the callback */
+	int depth;
+};
+
+/* Regular files (by d_type) are not stat'ed: st.st_mode is S_IFREG only and
+ * the callback opens and fstat()s them itself. */
+#define WALK_LAZY_REG 1u
+
+/* 0: go on; WALK_SKIP: do not descend into this folder; < 0: stop */
+#define WALK_SKIP 1
+typedef int (*walk_fn)(void *arg, struct walk_ent *e);
+
+/* Returns 0, or the callback's negative value, or -1 after printing an
+ * error for a folder that could not be read. */
+int walk_tree(int rootfd, unsigned flags, walk_fn fn, void *arg);
+
+int rm_tree_at(int dirfd, const char *name);
+int fsync_fd_dir(int dirfd);
+
+#endif

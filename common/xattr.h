@@ -1,0 +1,26 @@
+/*
+ * xattr.h - extended attributes and POSIX ACLs of a live file, as entries
+ * of a libarchive archive_entry, and their digest.
+ *
+ * xattr_read_fd() reads every extended attribute of an open file into the
+ * entry; the POSIX ACLs (system.posix_acl_access and _default) are decoded
+ * into libarchive ACL entries so that the pax writer stores them as
+ * SCHILY.acl.* records that any extractor restores.
+ *
+ * xattr_digest() is an XXH3-64 over the entry's attributes (sorted by name)
+ * and its ACL text: the same value whether the entry was filled from a live
+ * file or read back from an archive, so verify, diff and rollback compare
+ * one number.  It returns 0 with *has = 0 when there is nothing.
+ */
+#ifndef ZDT_XATTR_H
+#define ZDT_XATTR_H
+
+#include <stdint.h>
+
+struct archive_entry;
+
+/* 0, or -1 with errno; attributes that vanish while read are skipped */
+int xattr_read_fd(int fd, struct archive_entry *entry);
+uint64_t xattr_digest(struct archive_entry *entry, int *has);
+
+#endif

@@ -1,0 +1,836 @@
+/*
+ * snapshot.c - zdt backup: snapshot a component's install folder.
+ *
+ * Two walks of the tree in canonical order (fsops.h): the first counts and
+ * estimates the archive for the free-space check; the second writes the pax
+ * archive and the manifest side by side, hashing each file's bytes as they
+ * go into the archive, so the manifest describes exactly what was stored.
+ * Everything is written below ID.partial, fsynced, and published by one
+ * rename (store.h); on any failure or signal the partial folder is removed.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../common/archive_io.h"
+#include "../common/atomic.h"
+#include "../common/component.h"
+#include "../common/fsops.h"
+#include "../common/json.h"
+#include "../common/manifest.h"
+#include "../common/progress.h"
+#include "../common/space.h"
+#include "../common/store.h"
+#include "../common/xattr.h"
+#include "../zdt.h"
+
+const char backup_usage[] =
+	"usage: zdt backup -c COMPONENT [--compress none|gzip[:LEVEL]] [--exclude GLOB]...\n"
+	"                  [--reserve SIZE] [--dry-run] [INSTALL_DIR]\n"
+	"\n"
+	"Snapshots INSTALL_DIR (default: the component's path in the config file)\n"
+	"into the backup folder: a pax archive, a manifest with the XXH3-128 of every\n"
+	"file, published only once it is complete and on disk.\n"
+	"\n"
+	"  -c, --component NAME   AR (arsystem), AtriumCore (cmdb), AtriumIntegrator (ai)\n"
+	"      --compress HOW     none (default) or gzip[:LEVEL] (1-9, default 6)\n"
+	"      --exclude GLOB     leave out matching paths (repeatable); recorded so\n"
+	"                         that rollback leaves them alone\n"
+	"      --reserve SIZE     free space to keep (default 1% of the file system,\n"
+	"                         at least 64M)\n"
+	"  -n, --dry-run          report what would be stored and the space check\n";
+
+#define RBUF (1u << 20)
+
+struct hl {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+	XXH128_hash_t hash;
+};
+
+struct backup {
+	struct zdt *z;
+	int comp;
+	char *src;
+	int srcfd;
+	char **excl;
+	int nexcl;
+	int level;
+	int dry;
+	uint64_t reserve;
+	/* first walk */
+	uint64_t est, total, nfiles, ndirs, nlinks, nspecial, nsockets;
+	/* second walk */
+	struct asink sink;
+	struct archive *a;
+	struct archive_entry *ae;
+	struct mwriter mw;
+	struct mentry me;
+	char *buf;
+	char *zeros;
+	struct hl *hl;
+	size_t nhl, caphl;
+	struct progress prog;
+	uint64_t files, bytes, changed;
+	struct sbuf tmp;
+};
+
+static int excluded(struct backup *b, const char *rel, const char *name)
+{
+	for (int i = 0; i < b->nexcl; i++) {
+		const char *g = b->excl[i];
+		if (!fnmatch(g, rel, 0) || (!strchr(g, '/') && !fnmatch(g, name, 0)))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- first walk: count and estimate ----------------------------------- */
+
+static int count_cb(void *arg, struct walk_ent *e)
+{
+	struct backup *b = arg;
+	const struct stat *st = &e->st;
+
+	check_signal();
+	if (e->parent >= 0 && excluded(b, e->rel, e->name))
+		return WALK_SKIP;
+	if (S_ISSOCK(st->st_mode)) {
+		b->nsockets++;
+		return 0;
+	}
+	b->est += space_estimate(st, strlen(e->rel));
+	if (S_ISREG(st->st_mode)) {
+		b->nfiles++;
+		b->total += (uint64_t)st->st_size;
+	} else if (S_ISDIR(st->st_mode)) {
+		b->ndirs++;
+	} else if (S_ISLNK(st->st_mode)) {
+		b->nlinks++;
+	} else {
+		b->nspecial++;
+	}
+	return 0;
+}
+
+/* ---- second walk: archive and manifest -------------------------------- */
+
+_Noreturn static void sink_fail(struct backup *b)
+{
+	errno = b->sink.err ? b->sink.err : archive_errno(b->a) > 0 ? archive_errno(b->a) : EIO;
+	if (errno == ENOSPC || errno == EDQUOT)
+		die_hint(ZDT_EFAIL, "free space in the backup folder or pick another with -b; the partial snapshot was removed",
+			 "cannot write the archive: '%s/%s': %s", zdt_bkdir(b->z),
+			 component_name(b->comp), strerror(errno));
+	die_errno(ZDT_EFAIL, "cannot write the archive: '%s/%s'", zdt_bkdir(b->z), component_name(b->comp));
+}
+
+static struct hl *hl_find(struct backup *b, dev_t dev, ino_t ino)
+{
+	if (!b->caphl)
+		return NULL;
+	size_t i = (size_t)((ino * 0x9e3779b97f4a7c15ull) ^ dev) & (b->caphl - 1);
+	for (; b->hl[i].path; i = (i + 1) & (b->caphl - 1))
+		if (b->hl[i].dev == dev && b->hl[i].ino == ino)
+			return &b->hl[i];
+	return &b->hl[i];	/* the empty slot */
+}
+
+static void hl_add(struct backup *b, dev_t dev, ino_t ino, const char *path, XXH128_hash_t h)
+{
+	if ((b->nhl + 1) * 2 > b->caphl) {
+		struct hl *old = b->hl;
+		size_t oldcap = b->caphl;
+		b->caphl = oldcap ? oldcap * 2 : 64;
+		b->hl = xcalloc(b->caphl, sizeof(*b->hl));
+		for (size_t i = 0; i < oldcap; i++) {
+			if (old[i].path)
+				*hl_find(b, old[i].dev, old[i].ino) = old[i];
+		}
+		free(old);
+	}
+	struct hl *s = hl_find(b, dev, ino);
+	s->dev = dev;
+	s->ino = ino;
+	s->path = xstrdup(path);
+	s->hash = h;
+	b->nhl++;
+}
+
+static void put_header(struct backup *b)
+{
+	if (archive_write_header(b->a, b->ae) != ARCHIVE_OK) {
+		if (b->sink.err)
+			sink_fail(b);
+		die(ZDT_EFAIL, "cannot write the archive header of '%s': %s",
+		    archive_entry_pathname(b->ae), archive_error_string(b->a));
+	}
+}
+
+static void put_data(struct backup *b, const void *p, size_t n)
+{
+	if (archive_write_data(b->a, p, n) != (la_ssize_t)n)
+		sink_fail(b);
+}
+
+static void fill_common(struct backup *b, const char *rel, const struct stat *st)
+{
+	archive_entry_clear(b->ae);
+	archive_entry_copy_pathname(b->ae, rel);
+	archive_entry_set_mode(b->ae, st->st_mode);
+	archive_entry_set_uid(b->ae, st->st_uid);
+	archive_entry_set_gid(b->ae, st->st_gid);
+	archive_entry_set_mtime(b->ae, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+
+	struct mentry *m = &b->me;
+	sbuf_reset(&m->path);
+	sbuf_adds(&m->path, rel);
+	sbuf_reset(&m->target);
+	m->mode = st->st_mode & 07777;
+	m->uid = st->st_uid;
+	m->gid = st->st_gid;
+	m->size = 0;
+	m->mtime_sec = st->st_mtim.tv_sec;
+	m->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	m->has_hash = 0;
+	m->offset = -1;
+	m->has_xattr = 0;
+	m->rdev_major = m->rdev_minor = 0;
+}
+
+static void read_xattrs(struct backup *b, int fd, const char *rel)
+{
+	if (fd < 0)
+		return;
+	if (xattr_read_fd(fd, b->ae) < 0)
+		warning_errno("cannot read extended attributes: '%s'", rel);
+	b->me.xattr = xattr_digest(b->ae, &b->me.has_xattr);
+}
+
+static void add_manifest(struct backup *b)
+{
+	if (mwriter_add(&b->mw, &b->me) < 0)
+		die_errno(errno == ENOSPC ? ZDT_EFAIL : ZDT_EFAIL, "cannot write the manifest: '%s/%s'",
+			  zdt_bkdir(b->z), component_name(b->comp));
+}
+
+struct region {
+	off_t off, len;
+};
+
+/* data regions of a sparse file; NULL when it has no hole after all */
+static struct region *find_regions(int fd, off_t size, size_t *n)
+{
+	struct region *v = NULL;
+	size_t cap = 0;
+	off_t pos = 0;
+
+	*n = 0;
+	while (pos < size) {
+		off_t d = lseek(fd, pos, SEEK_DATA);
+		if (d < 0)
+			break;	/* ENXIO: only a hole is left */
+		off_t h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0 || h > size)
+			h = size;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[*n].off = d;
+		v[*n].len = h - d;
+		(*n)++;
+		pos = h;
+	}
+	if (*n == 1 && v[0].off == 0 && v[0].len == size) {
+		free(v);
+		*n = 0;
+		return NULL;
+	}
+	if (!v)
+		v = xmalloc(sizeof(*v));
+	return v;
+}
+
+/* copies [off, off+len) of fd into the archive and the hash; returns bytes
+ * that could not be read (the file shrank) and were stored as zeros */
+static uint64_t copy_range(struct backup *b, int fd, const char *rel, off_t off, uint64_t len,
+			   XXH3_state_t *xs)
+{
+	uint64_t missing = 0;
+
+	while (len) {
+		size_t want = len < RBUF ? (size_t)len : RBUF;
+		ssize_t n = pread(fd, b->buf, want, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die_errno(ZDT_EFAIL, "cannot read: '%s/%s'", b->src, rel);
+		}
+		if (n == 0) {	/* shorter than when it was stat'ed */
+			memset(b->buf, 0, want);
+			n = (ssize_t)want;
+			missing += want;
+		}
+		XXH3_128bits_update(xs, b->buf, (size_t)n);
+		put_data(b, b->buf, (size_t)n);
+		off += n;
+		len -= (uint64_t)n;
+		progress_add(&b->prog, (uint64_t)n);
+		check_signal();
+	}
+	return missing;
+}
+
+static void put_zeros(struct backup *b, uint64_t len, XXH3_state_t *xs)
+{
+	while (len) {
+		size_t k = len < RBUF ? (size_t)len : RBUF;
+		XXH3_128bits_update(xs, b->zeros, k);
+		put_data(b, b->zeros, k);
+		len -= k;
+		progress_add(&b->prog, k);
+	}
+}
+
+static int do_file(struct backup *b, struct walk_ent *e)
+{
+	int fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOATIME);
+	struct stat st, st2;
+
+	if (fd < 0 && errno == EPERM)
+		fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			warning("file vanished before it was read: '%s'", e->rel);
+			return 0;
+		}
+		if (errno == ELOOP)
+			return 1;	/* replaced by a symlink meanwhile: stat again */
+		die_errno(ZDT_EFAIL, "cannot open: '%s/%s'", b->src, e->rel);
+	}
+	if (fstat(fd, &st) < 0)
+		die_errno(ZDT_EFAIL, "cannot stat: '%s/%s'", b->src, e->rel);
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return 1;
+	}
+	e->st = st;
+	fill_common(b, e->rel, &st);
+	b->me.size = (uint64_t)st.st_size;
+	b->files++;
+
+	if (st.st_nlink > 1) {
+		struct hl *h = hl_find(b, st.st_dev, st.st_ino);
+		if (h && h->path) {
+			archive_entry_set_filetype(b->ae, AE_IFREG);
+			archive_entry_copy_hardlink(b->ae, h->path);
+			archive_entry_set_size(b->ae, 0);
+			read_xattrs(b, fd, e->rel);
+			close(fd);
+			put_header(b);
+			b->me.type = M_HARDLINK;
+			b->me.has_hash = 1;
+			b->me.hash = h->hash;
+			sbuf_adds(&b->me.target, h->path);
+			add_manifest(b);
+			progress_add(&b->prog, (uint64_t)st.st_size);
+			return 0;
+		}
+	}
+
+	archive_entry_set_size(b->ae, st.st_size);
+	read_xattrs(b, fd, e->rel);
+	struct region *rg = NULL;
+	size_t nrg = 0;
+	if ((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size) {
+		rg = find_regions(fd, st.st_size, &nrg);
+		if (rg) {
+			for (size_t i = 0; i < nrg; i++)
+				archive_entry_sparse_add_entry(b->ae, rg[i].off, rg[i].len);
+			/* a trailing hole: an empty region at the end keeps the size */
+			if (!nrg || rg[nrg - 1].off + rg[nrg - 1].len < st.st_size)
+				archive_entry_sparse_add_entry(b->ae, st.st_size, 0);
+		}
+	}
+	if (st.st_size > (16 << 20))
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	put_header(b);
+	b->me.offset = (int64_t)b->sink.raw;
+
+	XXH3_state_t *xs = XXH3_createState();
+	if (!xs)
+		die(ZDT_EFAIL, "out of memory");
+	XXH3_128bits_reset(xs);
+	uint64_t missing = 0;
+	if (rg) {
+		off_t pos = 0;
+		for (size_t i = 0; i < nrg; i++) {
+			put_zeros(b, (uint64_t)(rg[i].off - pos), xs);
+			missing += copy_range(b, fd, e->rel, rg[i].off, (uint64_t)rg[i].len, xs);
+			pos = rg[i].off + rg[i].len;
+		}
+		put_zeros(b, (uint64_t)(st.st_size - pos), xs);
+		free(rg);
+	} else {
+		missing = copy_range(b, fd, e->rel, 0, (uint64_t)st.st_size, xs);
+	}
+	b->me.type = M_FILE;
+	b->me.has_hash = 1;
+	b->me.hash = XXH3_128bits_digest(xs);
+	XXH3_freeState(xs);
+	b->bytes += (uint64_t)st.st_size;
+
+	if (fstat(fd, &st2) == 0 &&
+	    (missing || st2.st_size != st.st_size || st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+	     st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec || st2.st_ctim.tv_sec != st.st_ctim.tv_sec ||
+	     st2.st_ctim.tv_nsec != st.st_ctim.tv_nsec)) {
+		b->changed++;
+		warning("file changed while it was read; stored as read: '%s'", e->rel);
+	}
+	close(fd);
+	if (st.st_nlink > 1)
+		hl_add(b, st.st_dev, st.st_ino, e->rel, b->me.hash);
+	add_manifest(b);
+	return 0;
+}
+
+static int write_cb(void *arg, struct walk_ent *e)
+{
+	struct backup *b = arg;
+	char target[PATH_MAX + 1];
+
+	check_signal();
+	if (e->parent >= 0 && excluded(b, e->rel, e->name))
+		return WALK_SKIP;
+	if (S_ISREG(e->st.st_mode)) {
+		if (do_file(b, e) == 0)
+			return 0;
+		/* the entry changed type since the walk read its folder */
+		if (fstatat(e->parent, e->name, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
+			warning("file vanished before it was read: '%s'", e->rel);
+			return 0;
+		}
+		if (S_ISREG(e->st.st_mode) || S_ISDIR(e->st.st_mode)) {
+			warning("file changed type while it was read; skipped: '%s'", e->rel);
+			return 0;
+		}
+	}
+	const struct stat *st = &e->st;
+	if (S_ISSOCK(st->st_mode)) {
+		warning("socket skipped: '%s'", e->rel);
+		return 0;
+	}
+	fill_common(b, e->rel, st);
+	if (S_ISDIR(st->st_mode)) {
+		b->me.type = M_DIR;
+		read_xattrs(b, e->fd, e->rel);
+	} else if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlinkat(e->parent, e->name, target, sizeof(target) - 1);
+		if (n < 0)
+			die_errno(ZDT_EFAIL, "cannot read symbolic link: '%s/%s'", b->src, e->rel);
+		target[n] = '\0';
+		archive_entry_copy_symlink(b->ae, target);
+		b->me.type = M_SYMLINK;
+		b->me.size = (uint64_t)n;
+		sbuf_adds(&b->me.target, target);
+		if (!n)
+			die(ZDT_EFAIL, "symbolic link with an empty target: '%s/%s'", b->src, e->rel);
+	} else if (S_ISFIFO(st->st_mode)) {
+		b->me.type = M_FIFO;
+	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		b->me.type = S_ISCHR(st->st_mode) ? M_CHR : M_BLK;
+		archive_entry_set_rdev(b->ae, st->st_rdev);
+		b->me.rdev_major = major(st->st_rdev);
+		b->me.rdev_minor = minor(st->st_rdev);
+	} else {
+		warning("unknown file type skipped: '%s'", e->rel);
+		return 0;
+	}
+	put_header(b);
+	b->me.offset = (int64_t)b->sink.raw;
+	add_manifest(b);
+	return 0;
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+static int parse_compress(const char *s)
+{
+	uint64_t lvl;
+
+	if (!strcmp(s, "none"))
+		return 0;
+	if (!strcmp(s, "gzip"))
+		return 6;
+	if (!strncmp(s, "gzip:", 5) && !parse_u64(s + 5, 1, 9, &lvl))
+		return (int)lvl;
+	return -1;
+}
+
+/* realpath of path, or of its nearest existing ancestor plus the rest */
+static char *real_or_parent(const char *path)
+{
+	char *abs = abs_path(path), real[PATH_MAX];
+	size_t n = strlen(abs);
+
+	for (;;) {
+		char save = abs[n];
+		abs[n] = '\0';
+		if (realpath(n ? abs : "/", real)) {
+			abs[n] = save;
+			char *r = xasprintf("%s%s", strcmp(real, "/") ? real : "", abs + n);
+			free(abs);
+			return r;
+		}
+		abs[n] = save;
+		while (n > 0 && abs[n - 1] != '/')
+			n--;
+		if (n > 0)
+			n--;
+	}
+}
+
+static int inside(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/' || !strcmp(b, "/"));
+}
+
+static void human_summary(struct backup *b, const char *id, uint64_t archive_bytes, double el)
+{
+	char s1[16], s2[16];
+	FILE *o = b->z->out;
+
+	if (zdt_verbosity < 1)
+		return;
+	fprintf(o, "%s %s: %" PRIu64 " files, %s, archive %s, %.1f s\n",
+		component_name(b->comp), id, b->files, fmt_size(s1, sizeof(s1), b->bytes),
+		fmt_size(s2, sizeof(s2), archive_bytes), el);
+}
+
+static void space_refusal(struct backup *b, const struct space *sp)
+{
+	char n1[16], n2[16], n3[16];
+
+	die_hint(ZDT_EREFUSED,
+		 "free space there, use --compress gzip, choose another folder with -b, or lower --reserve",
+		 "not enough free space in the backup folder: '%s': need %s plus a reserve of %s, %s available",
+		 zdt_bkdir(b->z), fmt_size(n1, sizeof(n1), sp->needed), fmt_size(n2, sizeof(n2), sp->reserve),
+		 fmt_size(n3, sizeof(n3), sp->avail));
+}
+
+int cmd_backup(struct zdt *z, int argc, char **argv)
+{
+	enum { O_COMPRESS = OPT_CMD, O_EXCLUDE, O_RESERVE };
+	static const struct option lo[] = {
+		{ "component", required_argument, NULL, 'c' },
+		{ "compress", required_argument, NULL, O_COMPRESS },
+		{ "exclude", required_argument, NULL, O_EXCLUDE },
+		{ "reserve", required_argument, NULL, O_RESERVE },
+		{ "dry-run", no_argument, NULL, 'n' },
+		ZDT_GLOBAL_LONG,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct backup b;
+	const char *compress = NULL;
+	int c, have_reserve = 0;
+	double t0 = now_mono();
+
+	memset(&b, 0, sizeof(b));
+	b.z = z;
+	b.comp = -1;
+	b.srcfd = -1;
+	b.reserve = SPACE_DEFAULT_RESERVE;
+	while ((c = zdt_getopt(z, argc, argv, "c:n", lo)) != -1) {
+		switch (c) {
+		case 'c':
+			if (b.comp >= 0)
+				zdt_usage_error(z, "backup takes one component (-c given twice)");
+			b.comp = component_arg("-c", optarg);
+			break;
+		case O_COMPRESS:
+			compress = optarg;
+			break;
+		case O_EXCLUDE: {
+			const char *g = optarg;
+			while (g[0] == '.' && g[1] == '/')
+				g += 2;
+			if (!*g)
+				zdt_usage_error(z, "invalid --exclude '%s'", optarg);
+			b.excl = xrealloc(b.excl, sizeof(char *) * (size_t)(b.nexcl + 1));
+			b.excl[b.nexcl] = xstrdup(g);
+			size_t n = strlen(b.excl[b.nexcl]);
+			while (n > 1 && b.excl[b.nexcl][n - 1] == '/')
+				b.excl[b.nexcl][--n] = '\0';
+			b.nexcl++;
+			break;
+		}
+		case O_RESERVE:
+			b.reserve = parse_opt_size("--reserve", optarg);
+			have_reserve = 1;
+			break;
+		case 'n':
+			b.dry = 1;
+			break;
+		}
+	}
+	if (b.comp < 0)
+		zdt_usage_error(z, "no component given (-c AR, AtriumCore or AtriumIntegrator)");
+	if (argc - optind > 1)
+		zdt_usage_error(z, "too many arguments: '%s'", argv[optind + 1]);
+	zdt_setup(z);
+	z->comps = 1u << b.comp;
+	if (!compress)
+		compress = z->cf.compress ? z->cf.compress : "none";
+	b.level = parse_compress(compress);
+	if (b.level < 0)
+		zdt_usage_error(z, "invalid --compress '%s' (none, gzip or gzip:1..9)", compress);
+	if (!have_reserve && z->cf.reserve)
+		b.reserve = z->cf.reserve;
+	for (int i = 0; i < z->cf.comp[b.comp].nexclude; i++) {
+		b.excl = xrealloc(b.excl, sizeof(char *) * (size_t)(b.nexcl + 1));
+		b.excl[b.nexcl++] = xstrdup(z->cf.comp[b.comp].exclude[i]);
+	}
+
+	const char *dir = optind < argc ? argv[optind] : z->cf.comp[b.comp].path;
+	if (!dir)
+		die_hint(ZDT_EUSAGE, "give INSTALL_DIR, or set path in the config file's section for the component",
+			 "no install folder given for %s", component_name(b.comp));
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		die_errno(ZDT_EUSAGE, "cannot use the install folder: '%s'", dir);
+	b.src = xstrdup(real);
+	b.srcfd = open(b.src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b.srcfd < 0)
+		die_errno(ZDT_EUSAGE, "cannot open the install folder: '%s'", b.src);
+	if (!z->backup_dir)
+		die_hint(ZDT_EUSAGE, "give -b DIR, set $ZDT_BACKUP_DIR, or set backup-dir in the config file",
+			 "no backup folder given");
+
+	/* refusals that need nothing written */
+	{
+		struct sbuf at = SBUF_INIT, to = SBUF_INIT;
+		int fd = open_dir_nofollow(z->backup_dir, 0, &at, &to);
+		if (fd >= 0)
+			close(fd);
+		else if (errno == ELOOP)
+			zdt_open_store(z);	/* refuses, naming the link */
+		sbuf_free(&at);
+		sbuf_free(&to);
+		char *bk = real_or_parent(z->backup_dir);
+		if (inside(bk, b.src) || inside(b.src, bk))
+			die_hint(ZDT_EREFUSED, "keep the backup folder outside the install folder and the other way round",
+				 "backup folder and install folder overlap: '%s' and '%s'", bk, b.src);
+		free(bk);
+	}
+
+	if (!b.dry) {
+		zdt_open_store(z);
+		unsigned removed;
+		if (store_remove_partials(z->bkfd, b.comp, &removed) < 0)
+			die_errno(ZDT_EFAIL, "cannot remove an interrupted backup in '%s/%s'",
+				  z->backup_dir, component_name(b.comp));
+		if (removed)
+			note("removed %u interrupted backup%s of %s", removed, removed > 1 ? "s" : "",
+			     component_name(b.comp));
+	}
+
+	/* first walk: what will be stored, and does it fit */
+	if (walk_tree(b.srcfd, 0, count_cb, &b) < 0)
+		die(ZDT_EFAIL, "cannot read the install folder: '%s'", b.src);
+	struct space sp;
+	int fits;
+	if (b.dry) {
+		/* the folder may not exist yet: measure its nearest ancestor */
+		char *p = real_or_parent(z->backup_dir);
+		int fd;
+		while ((fd = open(*p ? p : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && *p) {
+			char *slash = strrchr(p, '/');
+			if (!slash)
+				break;
+			*slash = '\0';
+		}
+		fits = fd < 0 ? -1 : space_check(fd, b.est, b.reserve, &sp);
+		if (fd >= 0)
+			close(fd);
+		free(p);
+	} else {
+		fits = space_check(z->bkfd, b.est, b.reserve, &sp);
+	}
+	if (fits < 0)
+		warning_errno("cannot check the free space of the backup folder: '%s'", zdt_bkdir(z));
+	if (b.dry) {
+		char s1[16], s2[16], s3[16], s4[16];
+		if (zdt_verbosity >= 1) {
+			fprintf(z->out, "would back up %s from '%s': %" PRIu64 " files, %" PRIu64 " folders, %" PRIu64
+				" symlinks, %" PRIu64 " other, %s\n", component_name(b.comp), b.src, b.nfiles, b.ndirs,
+				b.nlinks, b.nspecial, fmt_size(s1, sizeof(s1), b.total));
+			if (fits >= 0)
+				fprintf(z->out, "space: need %s plus a reserve of %s, %s available: %s\n",
+					fmt_size(s2, sizeof(s2), sp.needed), fmt_size(s3, sizeof(s3), sp.reserve),
+					fmt_size(s4, sizeof(s4), sp.avail), fits ? "fits" : "does NOT fit");
+		}
+		if (z->json) {
+			struct json j;
+			json_init(&j, stdout);
+			json_obj(&j, NULL);
+			json_str(&j, "command", "backup");
+			json_bool(&j, "ok", fits != 0);
+			json_bool(&j, "dry_run", 1);
+			json_str(&j, "component", component_name(b.comp));
+			json_str(&j, "source", b.src);
+			json_u64(&j, "files", b.nfiles);
+			json_u64(&j, "dirs", b.ndirs);
+			json_u64(&j, "symlinks", b.nlinks);
+			json_u64(&j, "other", b.nspecial);
+			json_u64(&j, "bytes", b.total);
+			json_u64(&j, "estimate_bytes", b.est);
+			if (fits >= 0) {
+				json_u64(&j, "available_bytes", sp.avail);
+				json_u64(&j, "reserve_bytes", sp.reserve);
+				json_bool(&j, "fits", fits);
+			}
+			json_end(&j);
+		}
+		return fits == 0 ? ZDT_EREFUSED : 0;
+	}
+	if (fits == 0)
+		space_refusal(&b, &sp);
+
+	/* second walk: write ID.partial */
+	int compfd = store_comp_dir(z->bkfd, b.comp, 1);
+	if (compfd < 0)
+		die_errno(ZDT_EFAIL, "cannot create '%s/%s'", z->backup_dir, component_name(b.comp));
+	time_t created = time(NULL);
+	char id[SNAP_ID_MAX], partial[SNAP_ID_MAX + 16];
+	if (store_new_id(compfd, created, id) < 0)
+		die_errno(ZDT_EFAIL, "cannot choose a snapshot ID in '%s/%s'", z->backup_dir, component_name(b.comp));
+	snprintf(z->audit_snap, sizeof(z->audit_snap), "%s", id);
+	snprintf(partial, sizeof(partial), "%s%s", id, PARTIAL_SUFFIX);
+	if (mkdirat(compfd, partial, 0700) < 0)
+		die_errno(ZDT_EFAIL, "cannot create '%s/%s/%s'", z->backup_dir, component_name(b.comp), partial);
+	int h = cleanup_register(compfd, partial);
+	int snapfd = openat(compfd, partial, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (snapfd < 0)
+		die_errno(ZDT_EFAIL, "cannot open '%s/%s/%s'", z->backup_dir, component_name(b.comp), partial);
+	const char *aname = b.level ? SNAP_ARCHIVE_GZIP : SNAP_ARCHIVE_NONE;
+	int afd = openat(snapfd, aname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int mfd = openat(snapfd, SNAP_MANIFEST, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (afd < 0 || mfd < 0)
+		die_errno(ZDT_EFAIL, "cannot create the snapshot files in '%s/%s/%s'", z->backup_dir,
+			  component_name(b.comp), partial);
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	asink_open(&b.sink, afd, b.level, ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu);
+	b.a = asink_archive(&b.sink);
+	b.ae = archive_entry_new();
+	b.buf = xmalloc(RBUF);
+	b.zeros = xcalloc(1, RBUF);
+	mentry_init(&b.me);
+	char cbuf[16];
+	snprintf(cbuf, sizeof(cbuf), b.level ? "gzip:%d" : "none", b.level);
+	struct mheader mh = {
+		.component = (char *)component_name(b.comp), .snapshot = id, .created = created,
+		.source = b.src, .compress = cbuf, .exclude = b.excl, .nexclude = b.nexcl,
+	};
+	if (mwriter_open(&b.mw, mfd, &mh) < 0)
+		die_errno(ZDT_EFAIL, "cannot write the manifest");
+	progress_start(&b.prog, progress_enabled(z->progress), "backup", b.total);
+	if (walk_tree(b.srcfd, WALK_LAZY_REG, write_cb, &b) < 0)
+		die(ZDT_EFAIL, "cannot read the install folder: '%s'; no snapshot was made", b.src);
+	progress_end(&b.prog);
+	if (asink_close(&b.sink) < 0)
+		sink_fail(&b);
+	char sum[33];
+	if (mwriter_finish(&b.mw, sum) < 0 || fsync(mfd) < 0)
+		die_errno(ZDT_EFAIL, "cannot write the manifest: '%s/%s/%s/%s'", z->backup_dir,
+			  component_name(b.comp), partial, SNAP_MANIFEST);
+	check_signal();
+
+	struct snapinfo si;
+	memset(&si, 0, sizeof(si));
+	si.comp = b.comp;
+	snprintf(si.id, sizeof(si.id), "%s", id);
+	si.created = created;
+	si.entries = b.mw.entries;
+	si.files = b.mw.files;
+	si.bytes = b.mw.bytes;
+	si.archive_bytes = b.sink.out;
+	si.source = b.src;
+	si.compress = cbuf;
+	si.archive = (char *)aname;
+	si.manifest_checksum = sum;
+	struct sbuf ex = SBUF_INIT;
+	for (int i = 0; i < b.nexcl; i++) {
+		if (i)
+			sbuf_addc(&ex, ' ');
+		esc_path(&ex, b.excl[i]);
+	}
+	si.excludes = ex.buf;
+	if (store_meta_write(snapfd, &si) < 0 || close(afd) < 0 || close(mfd) < 0 || fsync(snapfd) < 0)
+		die_errno(ZDT_EFAIL, "cannot complete the snapshot in '%s/%s/%s'", z->backup_dir,
+			  component_name(b.comp), partial);
+	check_signal();
+	/* publish: one rename, then make the rename durable */
+	if (renameat(compfd, partial, compfd, id) < 0 || fsync(compfd) < 0)
+		die_errno(ZDT_EFAIL, "cannot publish the snapshot '%s/%s/%s'", z->backup_dir,
+			  component_name(b.comp), id);
+	cleanup_forget(h);
+	double el = now_mono() - t0;
+
+	human_summary(&b, id, b.sink.out, el);
+	if (b.changed)
+		warning("%" PRIu64 " file%s changed while being read; the snapshot holds them as read",
+			b.changed, b.changed > 1 ? "s" : "");
+	if (z->json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "command", "backup");
+		json_bool(&j, "ok", 1);
+		json_str(&j, "component", component_name(b.comp));
+		json_str(&j, "id", id);
+		json_time(&j, "created", created);
+		json_str(&j, "source", b.src);
+		json_str(&j, "compress", cbuf);
+		json_u64(&j, "entries", b.mw.entries);
+		json_u64(&j, "files", b.mw.files);
+		json_u64(&j, "bytes", b.mw.bytes);
+		json_u64(&j, "archive_bytes", b.sink.out);
+		json_u64(&j, "changed_while_read", b.changed);
+		json_u64(&j, "warnings", err_warnings());
+		json_dbl(&j, "elapsed_s", el);
+		json_end(&j);
+	}
+
+	sbuf_free(&ex);
+	mwriter_release(&b.mw);
+	asink_release(&b.sink);
+	archive_entry_free(b.ae);
+	mentry_release(&b.me);
+	for (size_t i = 0; i < b.caphl; i++)
+		free(b.hl[i].path);
+	free(b.hl);
+	free(b.buf);
+	free(b.zeros);
+	for (int i = 0; i < b.nexcl; i++)
+		free(b.excl[i]);
+	free(b.excl);
+	close(snapfd);
+	close(compfd);
+	close(b.srcfd);
+	free(b.src);
+	return 0;
+}

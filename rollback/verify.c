@@ -1,0 +1,428 @@
+/*
+ * verify.c - zdt verify: re-read snapshots and check every entry against
+ * the manifest, and the manifest against its own checksum.
+ *
+ * The manifest and the archive are read side by side in their common order;
+ * each file's bytes are hashed as they come out of the archive.  Damage is
+ * reported per path and the run goes on; the exit code is 4 if anything
+ * was damaged.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../common/archive_io.h"
+#include "../common/atomic.h"
+#include "../common/component.h"
+#include "../common/json.h"
+#include "../common/manifest.h"
+#include "../common/progress.h"
+#include "../common/store.h"
+#include "../common/xattr.h"
+#include "../zdt.h"
+
+const char verify_usage[] =
+	"usage: zdt verify [-c COMPONENT]... [--snapshot ID | --all]\n"
+	"\n"
+	"Re-reads snapshots and checks every entry of the archive against the\n"
+	"manifest (content hash, type, mode, owner, mtime, link targets, extended\n"
+	"attributes) and the manifest against its checksum.  Default: the newest\n"
+	"complete snapshot of each component.  Exit 0 when all is intact, 4 naming\n"
+	"each damaged path.\n"
+	"\n"
+	"  -c, --component NAME   only this component (repeatable)\n"
+	"  -s, --snapshot ID      this snapshot\n"
+	"  -a, --all              every snapshot that is not partial\n";
+
+#define ZBUF (1u << 20)
+
+struct vstate {
+	struct zdt *z;
+	struct json *j;
+	const struct snapinfo *si;
+	unsigned long damaged;
+	uint64_t entries;
+	struct progress prog;
+	const char *zeros;
+};
+
+static void report(struct vstate *v, const char *path, int64_t offset, const char *fmt, ...)
+	ZDT_PRINTF(4, 5);
+static void report(struct vstate *v, const char *path, int64_t offset, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	struct sbuf p = SBUF_INIT;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	v->damaged++;
+	esc_path(&p, path);
+	progress_end(&v->prog);
+	if (offset >= 0)
+		fprintf(v->z->out, "%s %s: %s: FAILED (%s, archive byte %" PRId64 ")\n",
+			component_name(v->si->comp), v->si->id, p.buf, why, offset);
+	else
+		fprintf(v->z->out, "%s %s: %s: FAILED (%s)\n", component_name(v->si->comp), v->si->id, p.buf, why);
+	if (v->j) {
+		json_obj(v->j, NULL);
+		json_str(v->j, "path", path);
+		json_str(v->j, "reason", why);
+		if (offset >= 0)
+			json_i64(v->j, "offset", offset);
+		json_end(v->j);
+	}
+	sbuf_free(&p);
+}
+
+static char etype(struct archive_entry *e)
+{
+	if (archive_entry_hardlink(e))
+		return M_HARDLINK;
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG: return M_FILE;
+	case AE_IFDIR: return M_DIR;
+	case AE_IFLNK: return M_SYMLINK;
+	case AE_IFIFO: return M_FIFO;
+	case AE_IFCHR: return M_CHR;
+	case AE_IFBLK: return M_BLK;
+	}
+	return '?';
+}
+
+/* archive path without the trailing slash of folders; "./" is "." */
+static void apath(struct sbuf *sb, struct archive_entry *e)
+{
+	const char *p = archive_entry_pathname(e);
+
+	sbuf_reset(sb);
+	sbuf_adds(sb, p ? p : "");
+	while (sb->len > 1 && sb->buf[sb->len - 1] == '/')
+		sb->buf[--sb->len] = '\0';
+}
+
+/* hashes the entry's data; -1 when the archive failed */
+static int hash_data(struct vstate *v, struct archive *a, XXH128_hash_t *h, uint64_t *len)
+{
+	XXH3_state_t *xs = XXH3_createState();
+	const void *buf;
+	size_t n;
+	la_int64_t off;
+	uint64_t pos = 0;
+	int r;
+
+	if (!xs)
+		die(ZDT_EFAIL, "out of memory");
+	XXH3_128bits_reset(xs);
+	while ((r = archive_read_data_block(a, &buf, &n, &off)) == ARCHIVE_OK) {
+		while (pos < (uint64_t)off) {	/* a hole */
+			size_t k = (uint64_t)off - pos < ZBUF ? (size_t)((uint64_t)off - pos) : ZBUF;
+			XXH3_128bits_update(xs, v->zeros, k);
+			pos += k;
+		}
+		XXH3_128bits_update(xs, buf, n);
+		pos += n;
+		progress_add(&v->prog, n);
+		check_signal();
+	}
+	*len = pos;
+	*h = XXH3_128bits_digest(xs);
+	XXH3_freeState(xs);
+	return r == ARCHIVE_EOF ? 0 : -1;
+}
+
+static void compare(struct vstate *v, struct archive *a, struct archive_entry *e, const struct mentry *m)
+{
+	const char *p = m->path.buf;
+	char t = etype(e);
+
+	if (t != m->type) {
+		report(v, p, -1, "type is '%c' in the archive, '%c' in the manifest", t, m->type);
+		return;
+	}
+	if (((unsigned)archive_entry_mode(e) & 07777) != m->mode)
+		report(v, p, -1, "mode %04o in the archive, %04o in the manifest",
+		       (unsigned)archive_entry_mode(e) & 07777, m->mode);
+	if ((uint64_t)archive_entry_uid(e) != m->uid || (uint64_t)archive_entry_gid(e) != m->gid)
+		report(v, p, -1, "owner differs");
+	if (archive_entry_mtime(e) != m->mtime_sec || archive_entry_mtime_nsec(e) != (long)m->mtime_nsec)
+		report(v, p, -1, "mtime differs");
+	int has;
+	uint64_t xd = xattr_digest(e, &has);
+	if (has != m->has_xattr || (has && xd != m->xattr))
+		report(v, p, -1, "extended attributes or ACLs differ");
+	if (t == M_SYMLINK) {
+		const char *s = archive_entry_symlink(e);
+		if (!s || strcmp(s, m->target.buf))
+			report(v, p, -1, "symlink target differs");
+	} else if (t == M_HARDLINK) {
+		struct sbuf hl = SBUF_INIT;
+		sbuf_adds(&hl, archive_entry_hardlink(e));
+		if (strcmp(hl.buf, m->target.buf))
+			report(v, p, -1, "hardlink target differs");
+		sbuf_free(&hl);
+	} else if (t == M_CHR || t == M_BLK) {
+		dev_t d = archive_entry_rdev(e);
+		if (major(d) != m->rdev_major || minor(d) != m->rdev_minor)
+			report(v, p, -1, "device number differs");
+	} else if (t == M_FILE) {
+		XXH128_hash_t h;
+		uint64_t len;
+		if ((uint64_t)archive_entry_size(e) != m->size)
+			report(v, p, m->offset, "size %" PRId64 " in the archive, %" PRIu64 " in the manifest",
+			       (int64_t)archive_entry_size(e), m->size);
+		if (hash_data(v, a, &h, &len) < 0)
+			return;	/* the caller reports the archive error */
+		if (len != m->size)
+			report(v, p, m->offset, "archive holds %" PRIu64 " bytes, the manifest %" PRIu64, len, m->size);
+		else if (!XXH128_isEqual(h, m->hash))
+			report(v, p, m->offset, "content differs");
+	}
+}
+
+static int verify_one(struct vstate *v, int bkfd)
+{
+	const struct snapinfo *si = v->si;
+	struct mreader mr;
+	struct mentry m;
+	struct sbuf ap = SBUF_INIT;
+	struct archive *a = NULL;
+	struct archive_entry *e = NULL;
+	int sfd, mfd = -1, afd = -1;
+	int mrc = 1, arc = ARCHIVE_OK, mopen;
+	char aname_fallback[] = SNAP_ARCHIVE_NONE;
+
+	mentry_init(&m);
+	sfd = store_open_snap(bkfd, si);
+	if (sfd < 0) {
+		report(v, ".", -1, "cannot open the snapshot folder: %s", strerror(errno));
+		return -1;
+	}
+	if (!si->meta_ok)
+		report(v, SNAP_META, -1, "missing or damaged");
+	mfd = openat(sfd, SNAP_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (mfd < 0) {
+		report(v, SNAP_MANIFEST, -1, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	const char *aname = si->archive ? si->archive : aname_fallback;
+	afd = openat(sfd, aname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (afd < 0 && !si->archive) {
+		aname = SNAP_ARCHIVE_GZIP;
+		afd = openat(sfd, aname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (afd < 0) {
+		report(v, aname, -1, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	struct stat st;
+	if (si->meta_ok && fstat(afd, &st) == 0 && (uint64_t)st.st_size != si->archive_bytes)
+		report(v, aname, -1, "archive is %" PRIu64 " bytes, %" PRIu64 " were written (%s)",
+		       (uint64_t)st.st_size, si->archive_bytes,
+		       (uint64_t)st.st_size < si->archive_bytes ? "truncated" : "grown");
+	mopen = mreader_open(&mr, mfd);
+	if (mopen < 0) {
+		report(v, SNAP_MANIFEST, -1, "damaged: %s", mr.err);
+		mreader_release(&mr);
+		goto out;
+	}
+	a = areader_open(afd);
+	progress_start(&v->prog, progress_enabled(v->z->progress), "verify", si->bytes);
+	/* merge the two sorted streams */
+	int need_m = 1, need_a = 1;
+	for (;;) {
+		if (need_m && mrc > 0) {
+			mrc = mreader_next(&mr, &m);
+			if (mrc < 0) {
+				report(v, SNAP_MANIFEST, -1, "damaged: %s", mr.err);
+				break;
+			}
+			if (mrc > 0)
+				v->entries++;
+			need_m = 0;
+		}
+		if (need_a && arc == ARCHIVE_OK) {
+			arc = archive_read_next_header(a, &e);
+			if (arc == ARCHIVE_WARN)
+				arc = ARCHIVE_OK;
+			if (arc != ARCHIVE_OK && arc != ARCHIVE_EOF) {
+				report(v, aname, archive_filter_bytes(a, -1), "archive damaged: %s",
+				       archive_error_string(a) ? archive_error_string(a) : "read error");
+				arc = ARCHIVE_FATAL;
+			}
+			if (arc == ARCHIVE_OK)
+				apath(&ap, e);
+			need_a = 0;
+		}
+		if (mrc == 0 && arc != ARCHIVE_OK)
+			break;
+		int cmp;
+		if (mrc == 0)
+			cmp = -1;	/* only the archive has entries left */
+		else if (arc != ARCHIVE_OK)
+			cmp = 1;	/* only the manifest */
+		else
+			cmp = path_cmp(ap.buf, m.path.buf);
+		if (cmp == 0) {
+			compare(v, a, e, &m);
+			need_m = need_a = 1;
+		} else if (cmp < 0) {
+			if (arc == ARCHIVE_OK)
+				report(v, ap.buf, -1, "in the archive but not in the manifest");
+			need_a = 1;
+		} else {
+			report(v, m.path.buf, m.offset, arc == ARCHIVE_FATAL ? "lost: the archive is damaged before it"
+					       : "in the manifest but not in the archive");
+			need_m = 1;
+		}
+	}
+	progress_end(&v->prog);
+	if (mrc == 0 && si->meta_ok &&
+	    (mr.entries != si->entries || mr.files != si->files || mr.bytes != si->bytes))
+		report(v, SNAP_META, -1, "counts disagree with the manifest");
+	mreader_release(&mr);
+out:
+	if (a)
+		archive_read_free(a);
+	if (afd >= 0)
+		close(afd);
+	if (mfd >= 0)
+		close(mfd);
+	close(sfd);
+	mentry_release(&m);
+	sbuf_free(&ap);
+	return v->damaged ? -1 : 0;
+}
+
+int cmd_verify(struct zdt *z, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "component", required_argument, NULL, 'c' },
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "all", no_argument, NULL, 'a' },
+		ZDT_GLOBAL_LONG,
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned mask = 0;
+	const char *id = NULL;
+	int all = 0, c;
+
+	while ((c = zdt_getopt(z, argc, argv, "c:s:a", lo)) != -1) {
+		switch (c) {
+		case 'c': mask |= 1u << component_arg("-c", optarg); break;
+		case 's': id = optarg; break;
+		case 'a': all = 1; break;
+		}
+	}
+	if (optind < argc)
+		zdt_usage_error(z, "unexpected argument '%s'", argv[optind]);
+	if (id && all)
+		zdt_usage_error(z, "--snapshot and --all exclude each other");
+	if (id) {
+		int partial;
+		if (!store_parse_name(id, &partial) || partial)
+			zdt_usage_error(z, "invalid --snapshot '%s' (an ID as 'zdt list' shows it)", id);
+	}
+	zdt_setup(z);
+	int explicit = mask != 0;
+	if (!mask)
+		mask = COMP_ALL;
+	z->comps = mask;
+	zdt_open_store(z);
+
+	struct snapinfo *v;
+	size_t n;
+	if (store_list(z->bkfd, mask, &v, &n) < 0)
+		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", zdt_bkdir(z));
+	/* choose: --snapshot ID, --all, or the newest complete of each */
+	char *pick = xcalloc(n ? n : 1, 1);
+	size_t npick = 0;
+	for (size_t i = n; i-- > 0;) {
+		if (v[i].state == SNAP_PARTIAL)
+			continue;
+		int take = id ? !strcmp(v[i].id, id) : all ? 1 : 1;
+		if (!id && !all) {
+			for (size_t k = i + 1; k < n; k++)
+				if (pick[k] && v[k].comp == v[i].comp)
+					take = 0;
+		}
+		if (take) {
+			pick[i] = 1;
+			npick++;
+		}
+	}
+	if (!npick) {
+		store_list_free(v, n);
+		free(pick);
+		if (id)
+			die_hint(ZDT_ENOSNAP, "see 'zdt list' for the snapshots there",
+				 "no complete snapshot '%s' in '%s'", id, zdt_bkdir(z));
+		die_hint(ZDT_ENOSNAP, "make one with 'zdt backup -c COMPONENT'",
+			 "no complete snapshot%s in '%s'", explicit ? " of the selected components" : "",
+			 zdt_bkdir(z));
+	}
+
+	struct json j, *jp = NULL;
+	if (z->json) {
+		jp = &j;
+		json_init(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "command", "verify");
+		json_arr(&j, "snapshots");
+	}
+	char *zeros = xcalloc(1, ZBUF);
+	unsigned long bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!pick[i])
+			continue;
+		struct vstate vs;
+		memset(&vs, 0, sizeof(vs));
+		vs.z = z;
+		vs.j = jp;
+		vs.si = &v[i];
+		vs.zeros = zeros;
+		double t0 = now_mono();
+		if (jp) {
+			json_obj(&j, NULL);
+			json_str(&j, "component", component_name(v[i].comp));
+			json_str(&j, "id", v[i].id);
+			json_arr(&j, "damaged");
+		}
+		verify_one(&vs, z->bkfd);
+		double el = now_mono() - t0;
+		if (jp) {
+			json_end(&j);
+			json_bool(&j, "ok", !vs.damaged);
+			json_u64(&j, "entries", vs.entries);
+			json_u64(&j, "bytes", v[i].bytes);
+			json_dbl(&j, "elapsed_s", el);
+			json_end(&j);
+		}
+		if (vs.damaged) {
+			bad++;
+			error("%s %s: %lu damaged entr%s", component_name(v[i].comp), v[i].id,
+			      vs.damaged, vs.damaged > 1 ? "ies" : "y");
+		} else if (zdt_verbosity >= 1) {
+			char s1[16];
+			fprintf(z->out, "%s %s: OK (%" PRIu64 " entries, %s, %.1f s)\n", component_name(v[i].comp),
+				v[i].id, vs.entries, fmt_size(s1, sizeof(s1), v[i].bytes), el);
+		}
+	}
+	if (jp) {
+		json_end(&j);
+		json_bool(&j, "ok", !bad);
+		json_end(&j);
+	}
+	free(zeros);
+	free(pick);
+	store_list_free(v, n);
+	return bad ? ZDT_EINTEGRITY : 0;
+}

@@ -1,0 +1,395 @@
+/*
+ * zdt.c - the command table, global options, set-up shared by every
+ * command, and the audit log entries of each run.
+ */
+#include "zdt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/atomic.h"
+#include "common/component.h"
+#include "common/fsops.h"
+#include "common/progress.h"
+#include "common/store.h"
+
+static const char help_usage[] =
+	"usage: zdt help [COMMAND]\n"
+	"\n"
+	"Shows the help of COMMAND, or the list of commands.\n";
+
+static int cmd_help(struct zdt *z, int argc, char **argv);
+
+static const struct zdt_cmd commands[] = {
+	{ "backup", cmd_backup, CMD_EXCLUSIVE, "snapshot a component's install folder", backup_usage },
+	{ "list", cmd_list, CMD_NOLOCK, "list snapshots", list_usage },
+	{ "verify", cmd_verify, CMD_SHARED, "check snapshots against their manifests", verify_usage },
+	{ "help", cmd_help, 0, "show the help of a command", help_usage },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char main_usage_head[] =
+	"usage: zdt [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
+	"\n"
+	"Snapshots and rolls back the install folders of Remedy components\n"
+	"(AR, AtriumCore, AtriumIntegrator) during a zero-downtime upgrade.\n"
+	"\n"
+	"Commands:\n";
+
+static const char global_usage[] =
+	"\n"
+	"Global options (before or after the command):\n"
+	"  -b, --backup-dir DIR   the zdt backup folder (else $ZDT_BACKUP_DIR,\n"
+	"                         else backup-dir in the config file)\n"
+	"      --config FILE      config file (else $ZDT_CONFIG, else /etc/zdt.conf)\n"
+	"      --json             one JSON document on stdout; text goes to stderr\n"
+	"  -q, --quiet            errors only\n"
+	"  -v, --verbose          more detail (repeatable)\n"
+	"      --progress WHEN    auto, always or never (default auto: on a terminal)\n"
+	"  -h, --help             this help; 'zdt help COMMAND' for a command's\n"
+	"      --version          print the version\n"
+	"\n"
+	"Exit codes: 0 success, 1 failed, 2 usage, 3 refused by a safety check,\n"
+	"4 integrity failure, 5 no usable snapshot, 130/143 interrupted.\n"
+	"See zdt(1), zdt.conf(5) and zdt-manifest(5).\n";
+
+static void print_main_usage(FILE *f)
+{
+	fputs(main_usage_head, f);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fputs(global_usage, f);
+}
+
+static const struct zdt_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(struct zdt *z, int argc, char **argv)
+{
+	static const struct option lo[] = { ZDT_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
+	const struct zdt_cmd *c;
+
+	while (zdt_getopt(z, argc, argv, "", lo) != -1)
+		;
+	if (optind >= argc) {
+		print_main_usage(stdout);
+		return 0;
+	}
+	if (optind + 1 < argc)
+		zdt_usage_error(z, "too many arguments");
+	c = find_cmd(argv[optind]);
+	if (!c)
+		zdt_usage_error(z, "unknown command '%s'", argv[optind]);
+	fputs(c->usage, stdout);
+	return 0;
+}
+
+static void print_version(void)
+{
+	printf("zdt %s\n", ZDT_VERSION);
+	exit(0);
+}
+
+_Noreturn void zdt_usage_error(struct zdt *z, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (z->cmd && strcmp(z->cmd->name, "help"))
+		die_hint(ZDT_EUSAGE, NULL, "%s\nhint: see 'zdt help %s'", msg, z->cmd->name);
+	die_hint(ZDT_EUSAGE, NULL, "%s\nhint: see 'zdt --help'", msg);
+}
+
+static int global_option(struct zdt *z, int c, const char *arg)
+{
+	switch (c) {
+	case 'b':
+		free(z->opt_backup_dir);
+		z->opt_backup_dir = xstrdup(arg);
+		return 1;
+	case OPT_CONFIG:
+		free(z->opt_config);
+		z->opt_config = xstrdup(arg);
+		return 1;
+	case OPT_JSON:
+		z->json = 1;
+		return 1;
+	case 'q':
+		zdt_verbosity = 0;
+		return 1;
+	case 'v':
+		zdt_verbosity = zdt_verbosity < 1 ? 2 : zdt_verbosity + 1;
+		return 1;
+	case OPT_PROGRESS:
+		if (!strcmp(arg, "auto"))
+			z->progress = PROGRESS_AUTO;
+		else if (!strcmp(arg, "always"))
+			z->progress = PROGRESS_ALWAYS;
+		else if (!strcmp(arg, "never"))
+			z->progress = PROGRESS_NEVER;
+		else
+			zdt_usage_error(z, "invalid --progress '%s' (auto, always or never)", arg);
+		return 1;
+	case OPT_VERSION:
+		print_version();
+	}
+	return 0;
+}
+
+int zdt_getopt(struct zdt *z, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	char so[128];
+	int c;
+
+	snprintf(so, sizeof(so), ":%s%s", ZDT_GLOBAL_SHORT, shortopts);
+	opterr = 0;
+	for (;;) {
+		int prev = optind;
+		c = getopt_long(argc, argv, so, longopts, NULL);
+		if (c == -1)
+			return -1;
+		if (c == 'h') {
+			fputs(z->cmd ? z->cmd->usage : "", stdout);
+			if (!z->cmd)
+				print_main_usage(stdout);
+			exit(0);
+		}
+		if (c == '?' || c == ':') {
+			const char *opt = argv[optind - 1 >= prev ? optind - 1 : prev];
+			char shortname[3] = { '-', (char)optopt, 0 };
+			if (optopt && (!opt || opt[0] != '-' || opt[1] == '-' || strlen(opt) > 2))
+				opt = optopt ? shortname : opt;
+			if (c == ':')
+				zdt_usage_error(z, "option '%s' needs a value", opt);
+			zdt_usage_error(z, "unknown option '%s'", opt);
+		}
+		if (!global_option(z, c, optarg))
+			return c;
+	}
+}
+
+void zdt_setup(struct zdt *z)
+{
+	struct sbuf err = SBUF_INIT;
+	const char *file = z->opt_config;
+	int must = 1;
+
+	if (!file)
+		file = getenv("ZDT_CONFIG");
+	if (file && !*file)
+		file = NULL;
+	if (!file) {
+		file = "/etc/zdt.conf";
+		must = 0;
+	}
+	if (must || access(file, F_OK) == 0) {
+		if (config_load(&z->cf, file, &err) < 0)
+			die_hint(ZDT_EUSAGE, "fix the file, or name another with --config FILE", "%s", err.buf);
+	}
+	sbuf_free(&err);
+	if (z->json)
+		z->out = stderr;
+	const char *bk = z->opt_backup_dir;
+	if (!bk || !*bk)
+		bk = getenv("ZDT_BACKUP_DIR");
+	if (!bk || !*bk)
+		bk = z->cf.backup_dir;
+	if (bk && *bk)
+		z->backup_dir = abs_path(bk);
+}
+
+const char *zdt_bkdir(struct zdt *z)
+{
+	return z->backup_dir ? z->backup_dir : "?";
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+static struct zdt *audit_z;
+
+static const char *outcome(int code)
+{
+	switch (code) {
+	case ZDT_OK: return "ok";
+	case ZDT_EFAIL: return "failed";
+	case ZDT_EUSAGE: return "usage-error";
+	case ZDT_EREFUSED: return "refused";
+	case ZDT_EINTEGRITY: return "integrity-failure";
+	case ZDT_ENOSNAP: return "no-snapshot";
+	}
+	return code >= 128 ? "interrupted" : "failed";
+}
+
+static void audit_line(struct zdt *z, const char *event, int code)
+{
+	struct sbuf sb = SBUF_INIT;
+	char t[32];
+	const char *who = getenv("SUDO_USER");
+	int comps[COMP_N];
+
+	if (!who || !*who)
+		who = getenv("LOGNAME");
+	if (!who || !*who)
+		who = getenv("USER");
+	sbuf_addf(&sb, "%s pid=%ld uid=%ld user=", fmt_time(t, sizeof(t), time(NULL)),
+		  (long)getpid(), (long)getuid());
+	esc_path(&sb, who && *who ? who : "-");
+	sbuf_addf(&sb, " command=%s components=", z->cmd->name);
+	int n = component_order(z->comps, comps);
+	for (int i = 0; i < n; i++)
+		sbuf_addf(&sb, "%s%s", i ? "," : "", component_name(comps[n - 1 - i]));
+	if (!n)
+		sbuf_adds(&sb, "-");
+	if (z->user) {
+		sbuf_adds(&sb, " ar-user=");
+		esc_path(&sb, z->user);
+	}
+	if (z->audit_snap[0])
+		sbuf_addf(&sb, " snapshot=%s", z->audit_snap);
+	if (!strcmp(event, "end"))
+		sbuf_addf(&sb, " event=end exit=%d outcome=%s", code, outcome(code));
+	else
+		sbuf_addf(&sb, " event=%s", event);
+	if (audit_append(z->bkfd, sb.buf) < 0)
+		warning_errno("cannot write the audit log: '%s/%s'", zdt_bkdir(z), AUDIT_LOG);
+	sbuf_free(&sb);
+}
+
+static void audit_on_exit(void)
+{
+	if (audit_z && audit_z->bkfd >= 0 && (audit_z->cmd->flags & CMD_EXCLUSIVE))
+		audit_line(audit_z, "end", err_exit_code());
+	audit_z = NULL;
+}
+
+/* ---- the backup folder ------------------------------------------------ */
+
+void zdt_open_store(struct zdt *z)
+{
+	struct sbuf at = SBUF_INIT, to = SBUF_INIT, who = SBUF_INIT;
+	unsigned flags = z->cmd->flags;
+	int create = !!(flags & CMD_EXCLUSIVE);
+
+	if (!z->backup_dir)
+		die_hint(ZDT_EUSAGE, "give -b DIR, set $ZDT_BACKUP_DIR, or set backup-dir in /etc/zdt.conf",
+			 "no backup folder given");
+	z->bkfd = open_dir_nofollow(z->backup_dir, create, &at, &to);
+	if (z->bkfd < 0) {
+		if (errno == ELOOP && to.len) {
+			char real[4096];
+			struct sbuf h = SBUF_INIT;
+			if (realpath(z->backup_dir, real))
+				sbuf_addf(&h, "use the real path: -b '%s'", real);
+			else
+				sbuf_addf(&h, "use a backup folder whose path has no symbolic link");
+			die_hint(ZDT_EREFUSED, h.buf,
+				 "backup folder path goes through a symbolic link: '%s' -> '%s'",
+				 at.buf, to.buf);
+		}
+		if (errno == ENOENT && !create)
+			die_hint(ZDT_ENOSNAP, "check -b / $ZDT_BACKUP_DIR / backup-dir; no backup was made there",
+				 "no backup folder: '%s'", z->backup_dir);
+		die_errno(errno == ENOENT || errno == ENOTDIR ? ZDT_EUSAGE : ZDT_EFAIL,
+			  "cannot open the backup folder: '%s'", at.len ? at.buf : z->backup_dir);
+	}
+	if (create) {
+		/* private whatever the umask and however it was created */
+		struct stat st;
+		if (fstat(z->bkfd, &st) == 0 && (st.st_mode & 077) && st.st_uid == geteuid())
+			fchmod(z->bkfd, st.st_mode & 07700);
+	}
+	if (flags & (CMD_EXCLUSIVE | CMD_SHARED)) {
+		struct sbuf cl = SBUF_INIT;
+		sbuf_addf(&cl, "zdt %s", z->cmd->name);
+		int rc = lock_take(&z->lock, z->bkfd, (flags & CMD_EXCLUSIVE) ? LOCK_EXCLUSIVE : LOCK_SHARED,
+				   0, cl.buf, &who);
+		sbuf_free(&cl);
+		if (rc < 0)
+			die_errno(ZDT_EFAIL, "cannot lock the backup folder: '%s/%s'", z->backup_dir, LOCK_FILE);
+		if (rc > 0)
+			die_hint(ZDT_EREFUSED, "wait for it to finish; zdt never breaks another run's lock",
+				 "backup folder '%s' is in use by %s", z->backup_dir, who.buf);
+	}
+	if (flags & CMD_EXCLUSIVE) {
+		audit_z = z;
+		err_on_exit(audit_on_exit);
+		audit_line(z, "start", 0);
+	}
+	sbuf_free(&at);
+	sbuf_free(&to);
+	sbuf_free(&who);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = { ZDT_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
+	struct zdt z;
+	int rc, c;
+
+	memset(&z, 0, sizeof(z));
+	z.bkfd = -1;
+	z.lock.fd = -1;
+	z.out = stdout;
+	umask(077);
+	signals_install();
+	err_set_command(NULL);
+
+	/* global options before the command */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:" ZDT_GLOBAL_SHORT, lo, NULL)) != -1) {
+		if (c == 'h') {
+			print_main_usage(stdout);
+			return 0;
+		}
+		if (c == '?' || c == ':')
+			die_hint(ZDT_EUSAGE, "see 'zdt --help'", "%s '%s'",
+				 c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
+		global_option(&z, c, optarg);
+	}
+	if (optind >= argc) {
+		print_main_usage(stderr);
+		return ZDT_EUSAGE;
+	}
+	z.cmd = find_cmd(argv[optind]);
+	if (!z.cmd)
+		die_hint(ZDT_EUSAGE, "see 'zdt --help' for the commands", "unknown command '%s'", argv[optind]);
+	err_set_command(z.cmd->name);
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	if (z.json)
+		z.out = stderr;
+
+	rc = z.cmd->fn(&z, argc, argv);
+
+	/* results must have reached stdout: a full disk is a failure */
+	if (fflush(stdout) || ferror(stdout) || fclose(stdout))
+		die_errno(ZDT_EFAIL, "cannot write to standard output");
+	err_set_exit_code(rc);
+	err_run_exit_hooks();
+	lock_drop(&z.lock);
+	config_release(&z.cf);
+	free(z.opt_backup_dir);
+	free(z.opt_config);
+	free(z.backup_dir);
+	if (z.bkfd >= 0)
+		close(z.bkfd);
+	return rc;
+}
