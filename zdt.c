@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,8 @@ int main(int argc, char **argv)
 	z.lock.fd = -1;
 	z.out = stdout;
 	umask(077);
+	/* names are bytes; UTF-8 ones go into pax headers as they are */
+	setlocale(LC_CTYPE, "C.UTF-8");
 	signals_install();
 	err_set_command(NULL);
 

@@ -240,7 +240,6 @@ int asink_open(struct asink *s, int fd, int level, int threads)
 	if (!s->a)
 		die(ZDT_EFAIL, "out of memory");
 	if (archive_write_set_format_pax(s->a) != ARCHIVE_OK ||
-	    archive_write_set_options(s->a, "pax:hdrcharset=BINARY") != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(s->a, 0) != ARCHIVE_OK ||
 	    archive_write_open2(s->a, s, sink_noop, sink_write, sink_noop, NULL) != ARCHIVE_OK)
 		die(ZDT_EFAIL, "cannot set up the archive writer: %s", archive_error_string(s->a));

@@ -169,7 +169,10 @@ static void hl_add(struct backup *b, dev_t dev, ino_t ino, const char *path, XXH
 
 static void put_header(struct backup *b)
 {
-	if (archive_write_header(b->a, b->ae) != ARCHIVE_OK) {
+	/* ARCHIVE_WARN: a name that is not UTF-8 went in as raw bytes
+	 * (hdrcharset=BINARY for that entry), which is what we want */
+	int r = archive_write_header(b->a, b->ae);
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 		if (b->sink.err)
 			sink_fail(b);
 		die(ZDT_EFAIL, "cannot write the archive header of '%s': %s",
