@@ -292,12 +292,10 @@ void zdt_open_store(struct zdt *z)
 	z->bkfd = open_dir_nofollow(z->backup_dir, create, &at, &to);
 	if (z->bkfd < 0) {
 		if (errno == ELOOP && to.len) {
-			char real[4096];
 			struct sbuf h = SBUF_INIT;
-			if (realpath(z->backup_dir, real))
-				sbuf_addf(&h, "use the real path: -b '%s'", real);
-			else
-				sbuf_addf(&h, "use a backup folder whose path has no symbolic link");
+			char *real = real_path_prefix(z->backup_dir);
+			sbuf_addf(&h, "use the real path: -b '%s'", real);
+			free(real);
 			die_hint(ZDT_EREFUSED, h.buf,
 				 "backup folder path goes through a symbolic link: '%s' -> '%s'",
 				 at.buf, to.buf);

@@ -43,6 +43,28 @@ char *abs_path(const char *path)
 	return out.buf;
 }
 
+char *real_path_prefix(const char *path)
+{
+	char *abs = abs_path(path), real[PATH_MAX];
+	size_t n = strlen(abs);
+
+	for (;;) {
+		char save = abs[n];
+		abs[n] = '\0';
+		if (realpath(n ? abs : "/", real)) {
+			abs[n] = save;
+			char *r = xasprintf("%s%s", strcmp(real, "/") ? real : "", abs + n);
+			free(abs);
+			return r;
+		}
+		abs[n] = save;
+		while (n > 0 && abs[n - 1] != '/')
+			n--;
+		if (n > 0)
+			n--;
+	}
+}
+
 int open_dir_nofollow(const char *path, int create, struct sbuf *link_at, struct sbuf *link_to)
 {
 	char *abs = abs_path(path), *save, *tok, *next;

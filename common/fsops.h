@@ -34,6 +34,8 @@ int open_dir_nofollow(const char *path, int create, struct sbuf *link_at, struct
 
 /* "a" is "b" or inside it (after realpath of both); 1, 0, -1 on error */
 int path_inside(const char *a, const char *b);
+/* realpath of path, or of its nearest existing ancestor plus the rest */
+char *real_path_prefix(const char *path);
 /* absolute, lexically normalised copy of path (relative to the cwd) */
 char *abs_path(const char *path);
 

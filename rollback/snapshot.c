@@ -481,29 +481,6 @@ static int parse_compress(const char *s)
 	return -1;
 }
 
-/* realpath of path, or of its nearest existing ancestor plus the rest */
-static char *real_or_parent(const char *path)
-{
-	char *abs = abs_path(path), real[PATH_MAX];
-	size_t n = strlen(abs);
-
-	for (;;) {
-		char save = abs[n];
-		abs[n] = '\0';
-		if (realpath(n ? abs : "/", real)) {
-			abs[n] = save;
-			char *r = xasprintf("%s%s", strcmp(real, "/") ? real : "", abs + n);
-			free(abs);
-			return r;
-		}
-		abs[n] = save;
-		while (n > 0 && abs[n - 1] != '/')
-			n--;
-		if (n > 0)
-			n--;
-	}
-}
-
 static int inside(const char *a, const char *b)
 {
 	size_t n = strlen(b);
@@ -632,7 +609,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			zdt_open_store(z);	/* refuses, naming the link */
 		sbuf_free(&at);
 		sbuf_free(&to);
-		char *bk = real_or_parent(z->backup_dir);
+		char *bk = real_path_prefix(z->backup_dir);
 		if (inside(bk, b.src) || inside(b.src, bk))
 			die_hint(ZDT_EREFUSED, "keep the backup folder outside the install folder and the other way round",
 				 "backup folder and install folder overlap: '%s' and '%s'", bk, b.src);
@@ -657,7 +634,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	int fits;
 	if (b.dry) {
 		/* the folder may not exist yet: measure its nearest ancestor */
-		char *p = real_or_parent(z->backup_dir);
+		char *p = real_path_prefix(z->backup_dir);
 		int fd;
 		while ((fd = open(*p ? p : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && *p) {
 			char *slash = strrchr(p, '/');

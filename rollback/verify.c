@@ -68,7 +68,7 @@ static void report(struct vstate *v, const char *path, int64_t offset, const cha
 	esc_path(&p, path);
 	progress_end(&v->prog);
 	if (offset >= 0)
-		fprintf(v->z->out, "%s %s: %s: FAILED (%s, archive byte %" PRId64 ")\n",
+		fprintf(v->z->out, "%s %s: %s: FAILED (%s; its data starts at archive byte %" PRId64 ")\n",
 			component_name(v->si->comp), v->si->id, p.buf, why, offset);
 	else
 		fprintf(v->z->out, "%s %s: %s: FAILED (%s)\n", component_name(v->si->comp), v->si->id, p.buf, why);
@@ -254,7 +254,8 @@ static int verify_one(struct vstate *v, int bkfd)
 			if (arc == ARCHIVE_WARN)
 				arc = ARCHIVE_OK;
 			if (arc != ARCHIVE_OK && arc != ARCHIVE_EOF) {
-				report(v, aname, archive_filter_bytes(a, -1), "archive damaged: %s",
+				report(v, aname, -1, "archive damaged near byte %" PRId64 ": %s",
+				       (int64_t)archive_filter_bytes(a, -1),
 				       archive_error_string(a) ? archive_error_string(a) : "read error");
 				arc = ARCHIVE_FATAL;
 			}
