@@ -461,12 +461,33 @@ static int write_cb(void *arg, struct walk_ent *e)
 		return 0;
 	}
 	put_header(b);
-	b->me.offset = (int64_t)b->sink.raw;
-	add_manifest(b);
+	add_manifest(b);	/* no data: offset stays '-' */
 	return 0;
 }
 
 /* ---- the command ------------------------------------------------------ */
+
+static void backup_release(struct backup *b)
+{
+	mwriter_release(&b->mw);
+	asink_release(&b->sink);
+	if (b->ae)
+		archive_entry_free(b->ae);
+	mentry_release(&b->me);
+	for (size_t i = 0; i < b->caphl; i++)
+		free(b->hl[i].path);
+	free(b->hl);
+	free(b->buf);
+	free(b->zeros);
+	for (int i = 0; i < b->nexcl; i++)
+		free(b->excl[i]);
+	free(b->excl);
+	if (b->srcfd >= 0)
+		close(b->srcfd);
+	free(b->src);
+	memset(b, 0, sizeof(*b));
+	b->srcfd = -1;
+}
 
 static int parse_compress(const char *s)
 {
@@ -684,6 +705,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			}
 			json_end(&j);
 		}
+		backup_release(&b);
 		return fits == 0 ? ZDT_EREFUSED : 0;
 	}
 	if (fits == 0)
@@ -796,21 +818,8 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	}
 
 	sbuf_free(&ex);
-	mwriter_release(&b.mw);
-	asink_release(&b.sink);
-	archive_entry_free(b.ae);
-	mentry_release(&b.me);
-	for (size_t i = 0; i < b.caphl; i++)
-		free(b.hl[i].path);
-	free(b.hl);
-	free(b.buf);
-	free(b.zeros);
-	for (int i = 0; i < b.nexcl; i++)
-		free(b.excl[i]);
-	free(b.excl);
 	close(snapfd);
 	close(compfd);
-	close(b.srcfd);
-	free(b.src);
+	backup_release(&b);
 	return 0;
 }
