@@ -31,6 +31,8 @@ static const struct zdt_cmd commands[] = {
 	{ "backup", cmd_backup, CMD_EXCLUSIVE, "snapshot a component's install folder", backup_usage },
 	{ "list", cmd_list, CMD_NOLOCK, "list snapshots", list_usage },
 	{ "verify", cmd_verify, CMD_SHARED, "check snapshots against their manifests", verify_usage },
+	{ "diff", cmd_diff, CMD_SHARED, "show what changed since a snapshot", diff_usage },
+	{ "rollback", cmd_rollback, CMD_EXCLUSIVE, "restore install folders to a snapshot", rollback_usage },
 	{ "help", cmd_help, 0, "show the help of a command", help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -284,7 +286,7 @@ void zdt_open_store(struct zdt *z)
 {
 	struct sbuf at = SBUF_INIT, to = SBUF_INIT, who = SBUF_INIT;
 	unsigned flags = z->cmd->flags;
-	int create = !!(flags & CMD_EXCLUSIVE);
+	int create = (flags & CMD_EXCLUSIVE) && !z->must_exist;
 
 	if (!z->backup_dir)
 		die_hint(ZDT_EUSAGE, "give -b DIR, set $ZDT_BACKUP_DIR, or set backup-dir in /etc/zdt.conf",

@@ -53,6 +53,7 @@ struct zdt {
 	unsigned comps;			/* components of this run (audit) */
 	char audit_snap[64];		/* snapshot of this run (audit) */
 	const char *user;		/* AR user of a rollback (audit) */
+	int must_exist;			/* CMD_EXCLUSIVE, but do not create the folder */
 };
 
 enum {
@@ -92,7 +93,9 @@ const char *zdt_bkdir(struct zdt *z);
 int cmd_backup(struct zdt *z, int argc, char **argv);
 int cmd_list(struct zdt *z, int argc, char **argv);
 int cmd_verify(struct zdt *z, int argc, char **argv);
+int cmd_rollback(struct zdt *z, int argc, char **argv);
+int cmd_diff(struct zdt *z, int argc, char **argv);
 
-extern const char backup_usage[], list_usage[], verify_usage[];
+extern const char backup_usage[], list_usage[], verify_usage[], rollback_usage[], diff_usage[];
 
 #endif

@@ -2,6 +2,7 @@
 #include "fsops.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -138,26 +139,22 @@ int fsync_fd_dir(int dirfd)
 
 /* ---- walking ---------------------------------------------------------- */
 
-struct name {
-	size_t off;
-	unsigned char dtype;
-};
-
-struct level {
-	struct sbuf names;	/* NUL-separated */
-	struct name *v;
-	size_t n, cap;
-};
-
 static const char *sort_base;
 
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp(sort_base + ((const struct name *)a)->off,
-		      sort_base + ((const struct name *)b)->off);
+	return strcmp(sort_base + ((const struct dirent_ref *)a)->off,
+		      sort_base + ((const struct dirent_ref *)b)->off);
 }
 
-static int read_level(int fd, struct level *lv)
+void dirlist_release(struct dirlist *lv)
+{
+	sbuf_free(&lv->names);
+	free(lv->v);
+	memset(lv, 0, sizeof(*lv));
+}
+
+int dirlist_read(int fd, struct dirlist *lv)
 {
 	int dfd = dup(fd);
 	DIR *d;
@@ -203,13 +200,13 @@ struct walker {
 	walk_fn fn;
 	void *arg;
 	struct sbuf rel;
-	struct level *lv;
+	struct dirlist *lv;
 	int nlv;
 };
 
 static int walk_dir(struct walker *w, int fd, int depth)
 {
-	struct level *lv;
+	struct dirlist *lv;
 	int rc = 0;
 
 	if (depth >= w->nlv) {
@@ -218,7 +215,7 @@ static int walk_dir(struct walker *w, int fd, int depth)
 		w->nlv = depth + 1;
 	}
 	lv = &w->lv[depth];
-	if (read_level(fd, lv) < 0)
+	if (dirlist_read(fd, lv) < 0)
 		return error_errno("cannot read folder: '%s'", w->rel.len ? w->rel.buf : ".");
 	size_t base = w->rel.len;
 	for (size_t i = 0; i < lv->n && rc >= 0; i++) {
@@ -294,10 +291,8 @@ int walk_tree(int rootfd, unsigned flags, walk_fn fn, void *arg)
 		rc = walk_dir(&w, rootfd, 0);
 	else if (rc == WALK_SKIP)
 		rc = 0;
-	for (int i = 0; i < w.nlv; i++) {
-		sbuf_free(&w.lv[i].names);
-		free(w.lv[i].v);
-	}
+	for (int i = 0; i < w.nlv; i++)
+		dirlist_release(&w.lv[i]);
 	free(w.lv);
 	sbuf_free(&w.rel);
 	return rc;
@@ -316,18 +311,98 @@ int rm_tree_at(int dirfd, const char *name)
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	struct level lv;
+	struct dirlist lv;
 	memset(&lv, 0, sizeof(lv));
-	int rc = read_level(fd, &lv);
+	int rc = dirlist_read(fd, &lv);
 	for (size_t i = 0; rc == 0 && i < lv.n; i++)
 		rc = rm_tree_at(fd, lv.names.buf + lv.v[i].off);
 	int e = errno;
-	sbuf_free(&lv.names);
-	free(lv.v);
+	dirlist_release(&lv);
 	close(fd);
 	if (rc < 0) {
 		errno = e;
 		return -1;
 	}
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int path_excluded(char *const *globs, int n, const char *rel, const char *name)
+{
+	for (int i = 0; i < n; i++) {
+		const char *g = globs[i];
+		if (!fnmatch(g, rel, 0) || (!strchr(g, '/') && !fnmatch(g, name, 0)))
+			return 1;
+	}
+	return 0;
+}
+
+int open_parent_nofollow(int rootfd, const char *rel, const char **base)
+{
+	const char *s = rel, *slash;
+	int fd = dup(rootfd);
+
+	while (fd >= 0 && (slash = strchr(s, '/'))) {
+		char comp[NAME_MAX + 1];
+		size_t n = (size_t)(slash - s);
+		if (n == 0 || n > NAME_MAX) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(comp, s, n);
+		comp[n] = '\0';
+		int sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		errno = e;
+		fd = sub;
+		s = slash + 1;
+	}
+	*base = s;
+	return fd;
+}
+
+int rm_tree_spare(int dirfd, const char *name, struct sbuf *rel, char *const *globs, int n)
+{
+	struct stat st;
+	size_t base = rel->len;
+	int spared = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct dirlist lv;
+	memset(&lv, 0, sizeof(lv));
+	int rc = dirlist_read(fd, &lv);
+	for (size_t i = 0; rc >= 0 && i < lv.n; i++) {
+		const char *c = lv.names.buf + lv.v[i].off;
+		rel->len = base;
+		sbuf_addc(rel, '/');
+		sbuf_adds(rel, c);
+		if (path_excluded(globs, n, rel->buf, c)) {
+			spared = 1;
+			continue;
+		}
+		int r = rm_tree_spare(fd, c, rel, globs, n);
+		if (r < 0)
+			rc = -1;
+		else if (r > 0)
+			spared = 1;
+	}
+	rel->len = base;
+	rel->buf[base] = '\0';
+	int e = errno;
+	dirlist_release(&lv);
+	close(fd);
+	if (rc < 0) {
+		errno = e;
+		return -1;
+	}
+	if (spared)
+		return 1;
 	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
 }

@@ -61,6 +61,36 @@ typedef int (*walk_fn)(void *arg, struct walk_ent *e);
 int walk_tree(int rootfd, unsigned flags, walk_fn fn, void *arg);
 
 int rm_tree_at(int dirfd, const char *name);
+
+/*
+ * rm_tree_spare() is rm_tree_at() that leaves alone every path matching the
+ * exclude globs (path_excluded()) and the folders holding them; rel holds
+ * the path of name from the tree's root and is restored on return.
+ * 0: all removed, 1: something was spared, -1: error.
+ */
+int rm_tree_spare(int dirfd, const char *name, struct sbuf *rel, char *const *globs, int n);
+
+/* the names of one folder, sorted bytewise */
+struct dirent_ref {
+	size_t off;
+	unsigned char dtype;
+};
+struct dirlist {
+	struct sbuf names;	/* NUL-separated */
+	struct dirent_ref *v;
+	size_t n, cap;
+};
+int dirlist_read(int fd, struct dirlist *dl);
+void dirlist_release(struct dirlist *dl);
+#define dirlist_name(dl, i) ((dl)->names.buf + (dl)->v[i].off)
+
+/* --exclude semantics: the glob matches the relative path (fnmatch without
+ * flags, so '*' crosses '/'), or, for a glob without '/', the name */
+int path_excluded(char *const *globs, int n, const char *rel, const char *name);
+
+/* descriptor of the folder holding rel (relative to rootfd), reached one
+ * component at a time with O_NOFOLLOW; *base is the last component */
+int open_parent_nofollow(int rootfd, const char *rel, const char **base);
 int fsync_fd_dir(int dirfd);
 
 #endif

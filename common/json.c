@@ -14,6 +14,40 @@ void json_init(struct json *j, FILE *f)
 	j->first[0] = 1;
 }
 
+/* length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 when it is not one */
+static int utf8_len(const unsigned char *p)
+{
+	unsigned c = p[0];
+	unsigned lo = 0x80, hi = 0xbf;
+	int len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (int i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
 static void quote(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -21,23 +55,11 @@ static void quote(FILE *f, const char *s)
 	fputc('"', f);
 	while (*p) {
 		unsigned c = *p;
-		int len = 0;
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		if (len) {
-			int ok = 1;
-			for (int i = 1; i < len; i++)
-				if ((p[i] & 0xc0) != 0x80)
-					ok = 0;
-			if (ok) {
-				fwrite(p, 1, (size_t)len, f);
-				p += len;
-				continue;
-			}
+		int len = utf8_len(p);
+		if (len > 1) {
+			fwrite(p, 1, (size_t)len, f);
+			p += len;
+			continue;
 		}
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);

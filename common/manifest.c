@@ -46,16 +46,20 @@ int path_cmp(const char *a, const char *b)
 
 	if (ra || rb)
 		return rb - ra;
+	/* bytewise, except that '/' sorts below every byte a name may hold,
+	 * so that a folder's subtree comes right after it */
 	for (;; a++, b++) {
-		unsigned ca = (unsigned char)*a, cb = (unsigned char)*b;
-		if (ca == '/')
-			ca = 1;		/* below every byte a name may hold */
-		if (cb == '/')
-			cb = 1;
-		if (ca != cb)
-			return ca < cb ? -1 : 1;
-		if (!ca)
-			return 0;
+		unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+		if (ca == cb) {
+			if (!ca)
+				return 0;
+			continue;
+		}
+		if (!ca || !cb)
+			return !ca ? -1 : 1;
+		if (ca == '/' || cb == '/')
+			return ca == '/' ? -1 : 1;
+		return ca < cb ? -1 : 1;
 	}
 }
 

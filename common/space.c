@@ -34,5 +34,5 @@ int space_check(int dirfd, uint64_t needed, uint64_t reserve, struct space *sp)
 		if (sp->reserve < SPACE_MIN_RESERVE)
 			sp->reserve = SPACE_MIN_RESERVE;
 	}
-	return sp->needed + sp->reserve <= sp->avail;
+	return sp->reserve <= sp->avail && sp->needed <= sp->avail - sp->reserve;
 }

@@ -144,6 +144,7 @@ int unesc_path(struct sbuf *sb, const char *s, size_t n)
 
 	sbuf_reset(sb);
 	sbuf_grow(sb, n);
+	sb->buf[0] = '\0';
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 

@@ -157,6 +157,11 @@ uint64_t xattr_digest(struct archive_entry *entry, int *has)
 		archive_entry_acl_reset(entry, ARCHIVE_ENTRY_ACL_TYPE_POSIX1E);
 		while (k < na && archive_entry_acl_next(entry, ARCHIVE_ENTRY_ACL_TYPE_POSIX1E, &type, &perm,
 							&tag, &id, &name) == ARCHIVE_OK) {
+			/* the owner, group and other entries of an access ACL are
+			 * the mode bits, compared on their own */
+			if (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS && (tag == ARCHIVE_ENTRY_ACL_USER_OBJ ||
+			    tag == ARCHIVE_ENTRY_ACL_GROUP_OBJ || tag == ARCHIVE_ENTRY_ACL_OTHER))
+				continue;
 			if (tag != ARCHIVE_ENTRY_ACL_USER && tag != ARCHIVE_ENTRY_ACL_GROUP)
 				id = -1;
 			acl[k][0] = type;
@@ -174,4 +179,125 @@ uint64_t xattr_digest(struct archive_entry *entry, int *has)
 	XXH3_freeState(st);
 	*has = 1;
 	return d;
+}
+
+static unsigned lx_tag(int t)
+{
+	switch (t) {
+	case ARCHIVE_ENTRY_ACL_USER_OBJ: return 0x01;
+	case ARCHIVE_ENTRY_ACL_USER: return 0x02;
+	case ARCHIVE_ENTRY_ACL_GROUP_OBJ: return 0x04;
+	case ARCHIVE_ENTRY_ACL_GROUP: return 0x08;
+	case ARCHIVE_ENTRY_ACL_MASK: return 0x10;
+	case ARCHIVE_ENTRY_ACL_OTHER: return 0x20;
+	}
+	return 0;
+}
+
+/* the Linux xattr form of entry's ACL of one type; 0 bytes when none */
+static size_t encode_acl(struct archive_entry *entry, int want, unsigned char **out)
+{
+	int n = archive_entry_acl_reset(entry, want);
+	int type, perm, tag, id;
+	const char *name;
+	size_t len = 4;
+
+	*out = NULL;
+	if (n <= 0)
+		return 0;
+	int32_t (*v)[3] = xmalloc(sizeof(*v) * (size_t)n);
+	int k = 0;
+	while (k < n && archive_entry_acl_next(entry, want, &type, &perm, &tag, &id, &name) == ARCHIVE_OK) {
+		v[k][0] = (int32_t)lx_tag(tag);
+		v[k][1] = (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP) ? id : -1;
+		v[k][2] = perm & 7;
+		k++;
+	}
+	/* the kernel wants entries sorted by tag, then id */
+	for (int i = 1; i < k; i++)
+		for (int j = i; j > 0 && (v[j - 1][0] > v[j][0] ||
+			(v[j - 1][0] == v[j][0] && (uint32_t)v[j - 1][1] > (uint32_t)v[j][1])); j--) {
+			int32_t t[3];
+			memcpy(t, v[j], sizeof(t));
+			memcpy(v[j], v[j - 1], sizeof(t));
+			memcpy(v[j - 1], t, sizeof(t));
+		}
+	unsigned char *b = xmalloc(4 + 8 * (size_t)k);
+	b[0] = 2;
+	b[1] = b[2] = b[3] = 0;
+	for (int i = 0; i < k; i++) {
+		unsigned char *e = b + 4 + 8 * i;
+		uint32_t id32 = (uint32_t)v[i][1];
+		e[0] = (unsigned char)v[i][0];
+		e[1] = 0;
+		e[2] = (unsigned char)v[i][2];
+		e[3] = 0;
+		e[4] = (unsigned char)id32;
+		e[5] = (unsigned char)(id32 >> 8);
+		e[6] = (unsigned char)(id32 >> 16);
+		e[7] = (unsigned char)(id32 >> 24);
+		len += 8;
+	}
+	free(v);
+	*out = b;
+	return len;
+}
+
+static int want_name(struct archive_entry *entry, const char *name)
+{
+	const char *n;
+	const void *v;
+	size_t sz;
+
+	if (!strcmp(name, ACL_ACCESS))
+		return archive_entry_acl_count(entry, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0;
+	if (!strcmp(name, ACL_DEFAULT))
+		return archive_entry_acl_count(entry, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0;
+	archive_entry_xattr_reset(entry);
+	while (archive_entry_xattr_next(entry, &n, &v, &sz) == ARCHIVE_OK)
+		if (!strcmp(n, name))
+			return 1;
+	return 0;
+}
+
+int xattr_apply_fd(int fd, struct archive_entry *entry)
+{
+	char small[1024], *names = small;
+	ssize_t n = flistxattr(fd, small, sizeof(small));
+	int rc = 0;
+
+	if (n < 0 && errno == ERANGE) {
+		n = flistxattr(fd, NULL, 0);
+		if (n > 0) {
+			names = xmalloc((size_t)n);
+			n = flistxattr(fd, names, (size_t)n);
+		}
+	}
+	if (n < 0 && errno != ENOTSUP && errno != ENOSYS)
+		rc = -1;
+	for (char *p = names; n > 0 && p < names + n; p += strlen(p) + 1)
+		if (!want_name(entry, p) && fremovexattr(fd, p) < 0 && errno != ENODATA)
+			rc = -1;
+	if (names != small)
+		free(names);
+
+	const char *name;
+	const void *val;
+	size_t sz;
+	archive_entry_xattr_reset(entry);
+	while (archive_entry_xattr_next(entry, &name, &val, &sz) == ARCHIVE_OK)
+		if (fsetxattr(fd, name, val, sz, 0) < 0)
+			rc = -1;
+	static const struct { int type; const char *name; } acls[] = {
+		{ ARCHIVE_ENTRY_ACL_TYPE_ACCESS, ACL_ACCESS },
+		{ ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, ACL_DEFAULT },
+	};
+	for (int i = 0; i < 2; i++) {
+		unsigned char *b;
+		size_t len = encode_acl(entry, acls[i].type, &b);
+		if (len && fsetxattr(fd, acls[i].name, b, len, 0) < 0)
+			rc = -1;
+		free(b);
+	}
+	return rc;
 }

@@ -22,5 +22,8 @@ struct archive_entry;
 /* 0, or -1 with errno; attributes that vanish while read are skipped */
 int xattr_read_fd(int fd, struct archive_entry *entry);
 uint64_t xattr_digest(struct archive_entry *entry, int *has);
+/* Makes fd's attributes and ACLs those of entry: sets them and removes the
+ * others.  0, or -1 with errno. */
+int xattr_apply_fd(int fd, struct archive_entry *entry);
 
 #endif

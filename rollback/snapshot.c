@@ -12,7 +12,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -87,12 +86,7 @@ struct backup {
 
 static int excluded(struct backup *b, const char *rel, const char *name)
 {
-	for (int i = 0; i < b->nexcl; i++) {
-		const char *g = b->excl[i];
-		if (!fnmatch(g, rel, 0) || (!strchr(g, '/') && !fnmatch(g, name, 0)))
-			return 1;
-	}
-	return 0;
+	return path_excluded(b->excl, b->nexcl, rel, name);
 }
 
 /* ---- first walk: count and estimate ----------------------------------- */

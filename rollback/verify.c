@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../common/archive_io.h"
@@ -25,7 +24,7 @@
 #include "../common/manifest.h"
 #include "../common/progress.h"
 #include "../common/store.h"
-#include "../common/xattr.h"
+#include "member.h"
 #include "../zdt.h"
 
 const char verify_usage[] =
@@ -41,7 +40,6 @@ const char verify_usage[] =
 	"  -s, --snapshot ID      this snapshot\n"
 	"  -a, --all              every snapshot that is not partial\n";
 
-#define ZBUF (1u << 20)
 
 struct vstate {
 	struct zdt *z;
@@ -83,109 +81,9 @@ static void report(struct vstate *v, const char *path, int64_t offset, const cha
 	sbuf_free(&p);
 }
 
-static char etype(struct archive_entry *e)
+static void bad_cb(void *arg, const struct mentry *m, int64_t offset, const char *why)
 {
-	if (archive_entry_hardlink(e))
-		return M_HARDLINK;
-	switch (archive_entry_filetype(e)) {
-	case AE_IFREG: return M_FILE;
-	case AE_IFDIR: return M_DIR;
-	case AE_IFLNK: return M_SYMLINK;
-	case AE_IFIFO: return M_FIFO;
-	case AE_IFCHR: return M_CHR;
-	case AE_IFBLK: return M_BLK;
-	}
-	return '?';
-}
-
-/* archive path without the trailing slash of folders; "./" is "." */
-static void apath(struct sbuf *sb, struct archive_entry *e)
-{
-	const char *p = archive_entry_pathname(e);
-
-	sbuf_reset(sb);
-	sbuf_adds(sb, p ? p : "");
-	while (sb->len > 1 && sb->buf[sb->len - 1] == '/')
-		sb->buf[--sb->len] = '\0';
-}
-
-/* hashes the entry's data; -1 when the archive failed */
-static int hash_data(struct vstate *v, struct archive *a, XXH128_hash_t *h, uint64_t *len)
-{
-	XXH3_state_t *xs = XXH3_createState();
-	const void *buf;
-	size_t n;
-	la_int64_t off;
-	uint64_t pos = 0;
-	int r;
-
-	if (!xs)
-		die(ZDT_EFAIL, "out of memory");
-	XXH3_128bits_reset(xs);
-	while ((r = archive_read_data_block(a, &buf, &n, &off)) == ARCHIVE_OK) {
-		while (pos < (uint64_t)off) {	/* a hole */
-			size_t k = (uint64_t)off - pos < ZBUF ? (size_t)((uint64_t)off - pos) : ZBUF;
-			XXH3_128bits_update(xs, v->zeros, k);
-			pos += k;
-		}
-		XXH3_128bits_update(xs, buf, n);
-		pos += n;
-		progress_add(&v->prog, n);
-		check_signal();
-	}
-	*len = pos;
-	*h = XXH3_128bits_digest(xs);
-	XXH3_freeState(xs);
-	return r == ARCHIVE_EOF ? 0 : -1;
-}
-
-static void compare(struct vstate *v, struct archive *a, struct archive_entry *e, const struct mentry *m)
-{
-	const char *p = m->path.buf;
-	char t = etype(e);
-
-	if (t != m->type) {
-		report(v, p, -1, "type is '%c' in the archive, '%c' in the manifest", t, m->type);
-		return;
-	}
-	if (((unsigned)archive_entry_mode(e) & 07777) != m->mode)
-		report(v, p, -1, "mode %04o in the archive, %04o in the manifest",
-		       (unsigned)archive_entry_mode(e) & 07777, m->mode);
-	if ((uint64_t)archive_entry_uid(e) != m->uid || (uint64_t)archive_entry_gid(e) != m->gid)
-		report(v, p, -1, "owner differs");
-	if (archive_entry_mtime(e) != m->mtime_sec || archive_entry_mtime_nsec(e) != (long)m->mtime_nsec)
-		report(v, p, -1, "mtime differs");
-	int has;
-	uint64_t xd = xattr_digest(e, &has);
-	if (has != m->has_xattr || (has && xd != m->xattr))
-		report(v, p, -1, "extended attributes or ACLs differ");
-	if (t == M_SYMLINK) {
-		const char *s = archive_entry_symlink(e);
-		if (!s || strcmp(s, m->target.buf))
-			report(v, p, -1, "symlink target differs");
-	} else if (t == M_HARDLINK) {
-		struct sbuf hl = SBUF_INIT;
-		sbuf_adds(&hl, archive_entry_hardlink(e));
-		if (strcmp(hl.buf, m->target.buf))
-			report(v, p, -1, "hardlink target differs");
-		sbuf_free(&hl);
-	} else if (t == M_CHR || t == M_BLK) {
-		dev_t d = archive_entry_rdev(e);
-		if (major(d) != m->rdev_major || minor(d) != m->rdev_minor)
-			report(v, p, -1, "device number differs");
-	} else if (t == M_FILE) {
-		XXH128_hash_t h;
-		uint64_t len;
-		if ((uint64_t)archive_entry_size(e) != m->size)
-			report(v, p, m->offset, "size %" PRId64 " in the archive, %" PRIu64 " in the manifest",
-			       (int64_t)archive_entry_size(e), m->size);
-		if (hash_data(v, a, &h, &len) < 0)
-			return;	/* the caller reports the archive error */
-		if (len != m->size)
-			report(v, p, m->offset, "archive holds %" PRIu64 " bytes, the manifest %" PRIu64, len, m->size);
-		else if (!XXH128_isEqual(h, m->hash))
-			report(v, p, m->offset, "content differs");
-	}
+	report(arg, m->path.buf, offset, "%s", why);
 }
 
 static int verify_one(struct vstate *v, int bkfd)
@@ -260,7 +158,7 @@ static int verify_one(struct vstate *v, int bkfd)
 				arc = ARCHIVE_FATAL;
 			}
 			if (arc == ARCHIVE_OK)
-				apath(&ap, e);
+				member_path(&ap, e);
 			need_a = 0;
 		}
 		if (mrc == 0 && arc != ARCHIVE_OK)
@@ -273,7 +171,7 @@ static int verify_one(struct vstate *v, int bkfd)
 		else
 			cmp = path_cmp(ap.buf, m.path.buf);
 		if (cmp == 0) {
-			compare(v, a, e, &m);
+			member_check(a, e, &m, v->zeros, &v->prog, bad_cb, v);
 			need_m = need_a = 1;
 		} else if (cmp < 0) {
 			if (arc == ARCHIVE_OK)
@@ -379,7 +277,7 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 		json_str(&j, "command", "verify");
 		json_arr(&j, "snapshots");
 	}
-	char *zeros = xcalloc(1, ZBUF);
+	char *zeros = xcalloc(1, MEMBER_ZBUF);
 	unsigned long bad = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!pick[i])

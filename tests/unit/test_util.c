@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,29 @@ static void test_unesc_valid(void **state)
 	assert_int_equal(unesc_path(&u, "", 0), 0);
 	assert_int_equal(u.len, 0);
 	assert_string_equal(u.buf, "");
+	sbuf_free(&u);
+}
+
+/*
+ * "use .buf (always NUL-terminated)": unescaping an empty string into a
+ * fresh sbuf must give "", not an allocated but unterminated buffer.
+ * M_PERTURB fills new allocations with a non-zero byte so that the check
+ * does not depend on what malloc happens to return.
+ */
+static void test_unesc_empty_into_fresh_sbuf(void **state)
+{
+	(void)state;
+	struct sbuf u = SBUF_INIT;
+
+	mallopt(M_PERTURB, 0x55);
+	int rc = unesc_path(&u, "", 0);
+	int terminated = u.buf == NULL || u.buf[0] == '\0';
+	mallopt(M_PERTURB, 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(u.len, 0);
+	if (!terminated)
+		fail_msg("unesc_path(\"\", 0) into a fresh sbuf left .buf unterminated "
+			 "(first byte 0x%02x)", (unsigned char)u.buf[0]);
 	sbuf_free(&u);
 }
 
@@ -467,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_esc_all_bytes_in_one_name),
 		cmocka_unit_test(test_esc_examples),
 		cmocka_unit_test(test_unesc_valid),
+		cmocka_unit_test(test_unesc_empty_into_fresh_sbuf),
 		cmocka_unit_test(test_unesc_rejects),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_size),

@@ -1,0 +1,32 @@
+/*
+ * member.h - one archive member checked against its manifest entry; shared
+ * by verify and by rollback's check of the members it needs.
+ *
+ * member_path() is the member's path as the manifest writes it (no trailing
+ * slash on folders, "." for the root).  member_check() compares type, mode,
+ * owner, mtime, attributes, link targets and, for files, reads the data
+ * and compares size and XXH3-128; it calls bad() once per difference and
+ * returns 0, or -1 when the archive itself failed while reading the data.
+ */
+#ifndef ZDT_MEMBER_H
+#define ZDT_MEMBER_H
+
+#include <stdint.h>
+
+#include "../common/manifest.h"
+#include "../common/progress.h"
+
+struct archive;
+struct archive_entry;
+
+#define MEMBER_ZBUF (1u << 20)
+
+typedef void (*member_bad_fn)(void *arg, const struct mentry *m, int64_t offset, const char *why);
+
+void member_path(struct sbuf *sb, struct archive_entry *e);
+char member_type(struct archive_entry *e);
+/* zeros: MEMBER_ZBUF zero bytes; p: progress or NULL */
+int member_check(struct archive *a, struct archive_entry *e, const struct mentry *m,
+		 const char *zeros, struct progress *p, member_bad_fn bad, void *arg);
+
+#endif

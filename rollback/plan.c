@@ -1,0 +1,950 @@
+/*
+ * plan.c - compare a live install folder with a snapshot and, in RB_APPLY
+ * mode, make it equal; see plan.h.
+ *
+ * merge_dir() walks one live folder (names sorted bytewise) against the
+ * manifest entries that are its children, recursing into folders: the
+ * manifest's canonical order is exactly that walk.  Every live-tree change
+ * is made relative to a folder descriptor opened with O_NOFOLLOW: files by
+ * writing a temporary file in the same folder, verifying its XXH3-128
+ * against the manifest, then renaming it over the name; a symlink where the
+ * snapshot has a folder is unlinked, never followed.  Folder metadata is
+ * set when the walk leaves the folder, after its children changed it.
+ */
+#include "plan.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../common/archive_io.h"
+#include "../common/atomic.h"
+#include "../common/component.h"
+#include "../common/fsops.h"
+#include "../common/xattr.h"
+#include "../zdt.h"
+#include "member.h"
+
+#define RB_BUF (1u << 20)
+#define TMP_PREFIX ".zdt-rb."
+
+enum { SC_OUT, SC_ANCESTOR, SC_IN };
+
+static int bit(const unsigned char *v, uint64_t i) { return v[i >> 3] >> (i & 7) & 1; }
+static void setbit(unsigned char *v, uint64_t i) { v[i >> 3] |= (unsigned char)(1u << (i & 7)); }
+
+static const char *snapname(struct rbctx *r)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s %s", component_name(r->comp), r->si.id);
+	return buf;
+}
+
+/* ---- manifest cursor --------------------------------------------------- */
+
+static void m_next(struct rbctx *r)
+{
+	int rc = mreader_next(&r->mr, &r->m);
+
+	if (rc < 0)
+		die(ZDT_EINTEGRITY, "damaged manifest of %s: %s", snapname(r), r->mr.err);
+	r->mstate = rc;
+	if (rc > 0)
+		r->ord++;
+}
+
+static int starts_dir(const char *p, const char *dir, size_t n)
+{
+	return !strncmp(p, dir, n) && p[n] == '/';
+}
+
+/* current manifest entry, when it is a direct child of folder rel */
+static const char *m_child(struct rbctx *r, const char *rel, size_t n)
+{
+	const char *p, *child;
+
+	if (r->mstate <= 0)
+		return NULL;
+	p = r->m.path.buf;
+	if (!strcmp(rel, "."))
+		child = p;
+	else if (starts_dir(p, rel, n))
+		child = p + n + 1;
+	else
+		return NULL;
+	if (strchr(child, '/'))
+		die(ZDT_EINTEGRITY, "manifest of %s: entry without its folder: '%s'", snapname(r), p);
+	return child;
+}
+
+static void m_skip_subtree(struct rbctx *r)
+{
+	struct sbuf x = SBUF_INIT;
+
+	sbuf_adds(&x, r->m.path.buf);
+	m_next(r);
+	while (r->mstate > 0 && starts_dir(r->m.path.buf, x.buf, x.len))
+		m_next(r);
+	sbuf_free(&x);
+}
+
+/* ---- archive cursor ---------------------------------------------------- */
+
+static void a_open(struct rbctx *r)
+{
+	if (lseek(r->afd, 0, SEEK_SET) < 0)
+		die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
+	r->a = areader_open(r->afd);
+	r->aord = 0;
+}
+
+static void a_close(struct rbctx *r)
+{
+	if (r->a)
+		archive_read_free(r->a);
+	r->a = NULL;
+}
+
+/* the archive member of the current manifest entry */
+static struct archive_entry *a_entry(struct rbctx *r)
+{
+	struct sbuf p = SBUF_INIT;
+
+	if (r->aord > r->ord + 1)
+		BUG("archive cursor past entry %" PRIu64, r->ord);
+	while (r->aord <= r->ord) {
+		int rc = archive_read_next_header(r->a, &r->ae);
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+			die(ZDT_EINTEGRITY, "damaged archive of %s: %s", snapname(r),
+			    rc == ARCHIVE_EOF ? "ends early" : archive_error_string(r->a));
+		r->aord++;
+	}
+	member_path(&p, r->ae);
+	if (strcmp(p.buf, r->m.path.buf))
+		die(ZDT_EINTEGRITY, "archive of %s: member '%s' where the manifest has '%s'",
+		    snapname(r), p.buf, r->m.path.buf);
+	sbuf_free(&p);
+	return r->ae;
+}
+
+/* ---- open and check ---------------------------------------------------- */
+
+static void open_manifest(struct rbctx *r)
+{
+	if (lseek(r->mfd, 0, SEEK_SET) < 0)
+		die_errno(ZDT_EFAIL, "cannot read the manifest of %s", snapname(r));
+	mreader_release(&r->mr);
+	if (mreader_open(&r->mr, r->mfd) < 0)
+		die(ZDT_EINTEGRITY, "damaged manifest of %s: %s", snapname(r), r->mr.err);
+	r->ord = (uint64_t)-1;
+	r->mstate = 1;
+}
+
+void rb_open(struct rbctx *r, int bkfd)
+{
+	struct sbuf stack = SBUF_INIT;	/* folder paths, NUL-separated */
+	size_t *tops = NULL, ntops = 0, cap = 0;
+
+	r->snapfd = store_open_snap(bkfd, &r->si);
+	if (r->snapfd < 0)
+		die_errno(ZDT_ENOSNAP, "cannot open the snapshot %s", snapname(r));
+	r->mfd = openat(r->snapfd, SNAP_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->mfd < 0)
+		die_errno(ZDT_EINTEGRITY, "cannot open the manifest of %s", snapname(r));
+	r->afd = openat(r->snapfd, r->si.archive ? r->si.archive : SNAP_ARCHIVE_NONE,
+			O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->afd < 0)
+		die_errno(ZDT_EINTEGRITY, "cannot open the archive of %s", snapname(r));
+
+	/* the whole manifest first: checksum, order, every entry's folder */
+	open_manifest(r);
+	mentry_init(&r->m);
+	for (m_next(r); r->mstate > 0; m_next(r)) {
+		const char *p = r->m.path.buf;
+		if (r->ord == 0)
+			goto push;
+		const char *slash = strrchr(p, '/');
+		size_t plen = slash ? (size_t)(slash - p) : 1;
+		const char *parent = slash ? p : ".";
+		while (ntops) {
+			const char *top = stack.buf + tops[ntops - 1];
+			if (strlen(top) == plen && !strncmp(top, parent, plen))
+				break;
+			stack.len = tops[--ntops];
+		}
+		if (!ntops)
+			die(ZDT_EINTEGRITY, "manifest of %s: entry without its folder: '%s'", snapname(r), p);
+push:
+		if (r->m.type == M_DIR) {
+			if (ntops == cap) {
+				cap = cap ? cap * 2 : 32;
+				tops = xrealloc(tops, cap * sizeof(*tops));
+			}
+			tops[ntops++] = stack.len;
+			sbuf_add(&stack, p, strlen(p) + 1);
+		}
+	}
+	free(tops);
+	sbuf_free(&stack);
+	r->entries = r->ord + 1;
+	r->h = r->mr.h;		/* keep the header (excludes, source) */
+	memset(&r->mr.h, 0, sizeof(r->mr.h));
+	if (r->si.meta_ok && r->entries != r->si.entries)
+		die(ZDT_EINTEGRITY, "snapshot %s: meta counts %" PRIu64 " entries, the manifest %" PRIu64,
+		    snapname(r), r->si.entries, r->entries);
+	r->root = xstrdup(r->h.source);
+	r->need = xcalloc((size_t)(r->entries / 8 + 1), 1);
+	r->differs = xcalloc((size_t)(r->entries / 8 + 1), 1);
+	r->buf = xmalloc(RB_BUF);
+	r->zeros = xcalloc(1, MEMBER_ZBUF);
+	r->scratch = archive_entry_new();
+	r->is_root = geteuid() == 0;
+	r->rootfd = -1;
+}
+
+void rb_close(struct rbctx *r)
+{
+	a_close(r);
+	mreader_release(&r->mr);
+	mheader_release(&r->h);
+	mentry_release(&r->m);
+	if (r->scratch)
+		archive_entry_free(r->scratch);
+	free(r->need);
+	free(r->differs);
+	free(r->buf);
+	free(r->zeros);
+	free(r->root);
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	if (r->mfd >= 0)
+		close(r->mfd);
+	if (r->afd >= 0)
+		close(r->afd);
+	if (r->snapfd >= 0)
+		close(r->snapfd);
+	snapinfo_release(&r->si);
+}
+
+/* ---- checking the members the plan needs -------------------------------- */
+
+struct vbad {
+	struct rbctx *r;
+	unsigned long n;
+};
+
+static void need_bad(void *arg, const struct mentry *m, int64_t off, const char *why)
+{
+	struct vbad *v = arg;
+	struct sbuf p = SBUF_INIT;
+
+	esc_path(&p, m->path.buf);
+	if (off >= 0)
+		error("damaged snapshot %s: '%s': %s (its data starts at archive byte %" PRId64 ")",
+		      snapname(v->r), p.buf, why, off);
+	else
+		error("damaged snapshot %s: '%s': %s", snapname(v->r), p.buf, why);
+	sbuf_free(&p);
+	v->n++;
+}
+
+void rb_verify_needed(struct rbctx *r)
+{
+	struct vbad v = { r, 0 };
+	struct sbuf p = SBUF_INIT;
+
+	open_manifest(r);
+	a_open(r);
+	progress_start(&r->prog, progress_enabled(r->z->progress), "check", r->bytes_write);
+	for (m_next(r); r->mstate > 0; m_next(r)) {
+		int rc = archive_read_next_header(r->a, &r->ae);
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+			progress_end(&r->prog);
+			die_hint(ZDT_EINTEGRITY, "the live tree was not touched; 'zdt verify' names every damaged path",
+				 "damaged archive of %s at entry '%s': %s", snapname(r), r->m.path.buf,
+				 rc == ARCHIVE_EOF ? "archive ends early" : archive_error_string(r->a));
+		}
+		r->aord++;
+		member_path(&p, r->ae);
+		if (strcmp(p.buf, r->m.path.buf)) {
+			progress_end(&r->prog);
+			die(ZDT_EINTEGRITY, "archive of %s: member '%s' where the manifest has '%s'; the live tree was not touched",
+			    snapname(r), p.buf, r->m.path.buf);
+		}
+		if (!bit(r->need, r->ord))
+			continue;
+		if (member_check(r->a, r->ae, &r->m, r->zeros, &r->prog, need_bad, &v) < 0) {
+			progress_end(&r->prog);
+			die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s; the live tree was not touched",
+			    snapname(r), r->m.path.buf, archive_error_string(r->a));
+		}
+	}
+	progress_end(&r->prog);
+	sbuf_free(&p);
+	a_close(r);
+	if (v.n)
+		die_hint(ZDT_EINTEGRITY, "the live tree was not touched; run 'zdt verify' for the full list",
+			 "snapshot %s is damaged (%lu problem%s)", snapname(r), v.n, v.n > 1 ? "s" : "");
+}
+
+/* ---- comparing ---------------------------------------------------------- */
+
+static char live_type(mode_t m)
+{
+	if (S_ISREG(m)) return M_FILE;
+	if (S_ISDIR(m)) return M_DIR;
+	if (S_ISLNK(m)) return M_SYMLINK;
+	if (S_ISFIFO(m)) return M_FIFO;
+	if (S_ISCHR(m)) return M_CHR;
+	if (S_ISBLK(m)) return M_BLK;
+	return 's';
+}
+
+static int mtime_eq(const struct stat *st, const struct mentry *m)
+{
+	return st->st_mtim.tv_sec == m->mtime_sec && st->st_mtim.tv_nsec == (long)m->mtime_nsec;
+}
+
+/* xattr digest of a live file through its folder, without opening it */
+static int live_xattr(struct rbctx *r, int dfd, const char *name, int fd, uint64_t *d)
+{
+	int has, own = 0;
+
+	if (fd < 0) {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		own = 1;
+	}
+	archive_entry_clear(r->scratch);
+	xattr_read_fd(fd, r->scratch);
+	*d = xattr_digest(r->scratch, &has);
+	if (own)
+		close(fd);
+	return has;
+}
+
+static unsigned meta_diff(struct rbctx *r, const struct mentry *m, const struct stat *st,
+			  int dfd, const char *name, int fd)
+{
+	unsigned ch = 0;
+
+	if (m->type != M_SYMLINK && (st->st_mode & 07777) != m->mode)
+		ch |= CH_MODE;
+	if (r->is_root && (st->st_uid != m->uid || st->st_gid != m->gid))
+		ch |= CH_OWNER;
+	if (!mtime_eq(st, m))
+		ch |= CH_MTIME;
+	if (m->type == M_FILE || m->type == M_DIR) {
+		uint64_t d = 0;
+		int has = live_xattr(r, dfd, name, fd, &d);
+		if (has != m->has_xattr || (has && d != m->xattr))
+			ch |= CH_XATTR;
+	}
+	return ch;
+}
+
+static int hash_live(struct rbctx *r, int dfd, const char *name, XXH128_hash_t *h)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	XXH3_state_t *xs;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	xs = XXH3_createState();
+	XXH3_128bits_reset(xs);
+	while ((n = read(fd, r->buf, RB_BUF)) > 0) {
+		XXH3_128bits_update(xs, r->buf, (size_t)n);
+		check_signal();
+	}
+	*h = XXH3_128bits_digest(xs);
+	XXH3_freeState(xs);
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/* live stat of a hardlink group's first path, found without following links */
+static int target_stat(struct rbctx *r, const char *target, struct stat *st)
+{
+	const char *base;
+	int pfd = open_parent_nofollow(r->rootfd, target, &base), rc;
+
+	if (pfd < 0)
+		return -1;
+	rc = fstatat(pfd, base, st, AT_SYMLINK_NOFOLLOW);
+	close(pfd);
+	return rc;
+}
+
+/* what differs for a path present on both sides, same type or not */
+static unsigned compare(struct rbctx *r, int dfd, const char *name, const struct stat *st)
+{
+	const struct mentry *m = &r->m;
+	char lt = live_type(st->st_mode);
+	char mt = m->type == M_HARDLINK ? M_FILE : m->type;
+	unsigned ch = 0;
+
+	if (lt != mt)
+		return CH_TYPE;
+	switch (m->type) {
+	case M_HARDLINK: {
+		struct stat ts;
+		if (target_stat(r, m->target.buf, &ts) < 0 || ts.st_dev != st->st_dev || ts.st_ino != st->st_ino)
+			ch |= CH_LINK;
+		return ch;
+	}
+	case M_FILE:
+		if (r->full || (uint64_t)st->st_size != m->size) {
+			ch |= CH_CONTENT;
+		} else if (r->checksum) {
+			if (r->mode == RB_PLAN) {
+				XXH128_hash_t h;
+				if (hash_live(r, dfd, name, &h) < 0 || !XXH128_isEqual(h, m->hash))
+					setbit(r->differs, r->ord);
+			}
+			if (bit(r->differs, r->ord))
+				ch |= CH_CONTENT;
+		} else if (!mtime_eq(st, m)) {
+			ch |= CH_CONTENT;
+		}
+		if (!(ch & CH_CONTENT))
+			ch |= meta_diff(r, m, st, dfd, name, -1);
+		return ch;
+	case M_SYMLINK: {
+		char t[4096];
+		ssize_t n = readlinkat(dfd, name, t, sizeof(t) - 1);
+		if (n < 0 || (size_t)n != m->target.len || memcmp(t, m->target.buf, (size_t)n))
+			return CH_TARGET;
+		return meta_diff(r, m, st, dfd, name, -1);
+	}
+	case M_CHR:
+	case M_BLK:
+		if (major(st->st_rdev) != m->rdev_major || minor(st->st_rdev) != m->rdev_minor)
+			return CH_TYPE;
+		return meta_diff(r, m, st, dfd, name, -1);
+	case M_FIFO:
+		return meta_diff(r, m, st, dfd, name, -1);
+	}
+	return 0;
+}
+
+void rb_describe(struct sbuf *sb, unsigned ch, const struct mentry *m, const struct stat *st)
+{
+	static const struct { unsigned bit; const char *word; } w[] = {
+		{ CH_CONTENT, "content" }, { CH_TARGET, "link target" }, { CH_LINK, "hardlink" },
+		{ CH_MODE, "mode" }, { CH_OWNER, "owner" }, { CH_MTIME, "mtime" },
+		{ CH_XATTR, "xattrs/ACLs" },
+	};
+	int n = 0;
+
+	if (ch & CH_TYPE) {
+		sbuf_addf(sb, "%c -> %c", st ? live_type(st->st_mode) : '?', m ? m->type : '?');
+		return;
+	}
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		if (!(ch & w[i].bit))
+			continue;
+		sbuf_addf(sb, "%s%s", n++ ? ", " : "", w[i].word);
+		if (w[i].bit == CH_MODE && m && st)
+			sbuf_addf(sb, " %04o -> %04o", (unsigned)st->st_mode & 07777, m->mode);
+	}
+}
+
+/* ---- changing the live tree --------------------------------------------- */
+
+_Noreturn static void apply_fail(struct rbctx *r, const char *what, const char *rel)
+{
+	int e = errno;
+	struct sbuf p = SBUF_INIT;
+
+	esc_path(&p, rel);
+	errno = e;
+	if (e == ENOSPC || e == EDQUOT)
+		die_hint(ZDT_EFAIL, "free space in the install folder, then run the same rollback again to finish it",
+			 "cannot %s: '%s/%s': %s", what, r->root, p.buf, strerror(e));
+	die_hint(ZDT_EFAIL, "fix the cause, then run the same rollback again to finish it",
+		 "cannot %s: '%s/%s': %s", what, r->root, p.buf, strerror(e));
+}
+
+static void tmpname(struct rbctx *r, char *buf, size_t n)
+{
+	snprintf(buf, n, TMP_PREFIX "%ld.%u", (long)getpid(), r->tmpseq++);
+}
+
+static int set_times_fd(int fd, const struct mentry *m)
+{
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { m->mtime_sec, m->mtime_nsec } };
+
+	return futimens(fd, ts);
+}
+
+static int set_times_at(int dfd, const char *name, const struct mentry *m)
+{
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { m->mtime_sec, m->mtime_nsec } };
+
+	return utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+/* owner, attributes, mode, mtime of an open file or folder */
+static int set_meta_fd(struct rbctx *r, int fd, const struct mentry *m, struct archive_entry *xe)
+{
+	if (r->is_root && fchown(fd, (uid_t)m->uid, (gid_t)m->gid) < 0)
+		return -1;
+	if (xe && xattr_apply_fd(fd, xe) < 0)
+		return -1;
+	if (fchmod(fd, m->mode) < 0)
+		return -1;
+	return set_times_fd(fd, m);
+}
+
+/* owner, mode, mtime of a non-file through its folder (symlinks: no mode) */
+static int set_meta_at(struct rbctx *r, int dfd, const char *name, const struct mentry *m)
+{
+	if (r->is_root && fchownat(dfd, name, (uid_t)m->uid, (gid_t)m->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (m->type != M_SYMLINK && fchmodat(dfd, name, m->mode, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	return set_times_at(dfd, name, m);
+}
+
+/* writes the current entry's file from the archive as tmp (or name when
+ * nothing is there), verifies it, sets its metadata */
+static void write_file(struct rbctx *r, int dfd, const char *name, const char *rel, int replace)
+{
+	const struct mentry *m = &r->m;
+	struct archive_entry *e = a_entry(r);
+	char tmp[64];
+	const char *out = name;
+	const void *buf;
+	size_t n;
+	la_int64_t off;
+	uint64_t pos = 0;
+	int rc, h = -1;
+
+	if (replace) {
+		tmpname(r, tmp, sizeof(tmp));
+		out = tmp;
+	}
+	int fd = openat(dfd, out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		apply_fail(r, "create", rel);
+	h = cleanup_register(dfd, out);
+	XXH3_state_t *xs = XXH3_createState();
+	XXH3_128bits_reset(xs);
+	while ((rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
+		while (pos < (uint64_t)off) {	/* a hole: stays a hole */
+			size_t k = (uint64_t)off - pos < MEMBER_ZBUF ? (size_t)((uint64_t)off - pos) : MEMBER_ZBUF;
+			XXH3_128bits_update(xs, r->zeros, k);
+			pos += k;
+		}
+		XXH3_128bits_update(xs, buf, n);
+		for (size_t done = 0; done < n;) {
+			ssize_t w = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				apply_fail(r, "write", rel);
+			}
+			done += (size_t)w;
+		}
+		pos = (uint64_t)off + n;
+		progress_add(&r->prog, n);
+		check_signal();
+	}
+	if (rc != ARCHIVE_EOF)
+		die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s", snapname(r), rel, archive_error_string(r->a));
+	while (pos < m->size) {
+		size_t k = m->size - pos < MEMBER_ZBUF ? (size_t)(m->size - pos) : MEMBER_ZBUF;
+		XXH3_128bits_update(xs, r->zeros, k);
+		pos += k;
+	}
+	XXH128_hash_t got = XXH3_128bits_digest(xs);
+	XXH3_freeState(xs);
+	if (pos != m->size || !XXH128_isEqual(got, m->hash)) {
+		close(fd);
+		unlinkat(dfd, out, 0);
+		cleanup_forget(h);
+		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; %s",
+		    rel, snapname(r), replace ? "the live file was left as it was" : "nothing was written there");
+	}
+	if (ftruncate(fd, (off_t)m->size) < 0)
+		apply_fail(r, "write", rel);
+	/* e also strips attributes inherited from a default ACL */
+	if (set_meta_fd(r, fd, m, e) < 0)
+		apply_fail(r, "set the metadata of", rel);
+	if (close(fd) < 0)
+		apply_fail(r, "write", rel);
+	if (replace && renameat(dfd, tmp, dfd, name) < 0)
+		apply_fail(r, "replace", rel);
+	cleanup_forget(h);
+}
+
+/* creates the current entry (not a folder) as tmp, then renames it */
+static void create_other(struct rbctx *r, int dfd, const char *name, const char *rel)
+{
+	const struct mentry *m = &r->m;
+	char tmp[64];
+	int rc = 0;
+
+	tmpname(r, tmp, sizeof(tmp));
+	switch (m->type) {
+	case M_SYMLINK:
+		rc = symlinkat(m->target.buf, dfd, tmp);
+		break;
+	case M_FIFO:
+		rc = mkfifoat(dfd, tmp, 0600);
+		break;
+	case M_CHR:
+	case M_BLK:
+		rc = mknodat(dfd, tmp, (m->type == M_CHR ? S_IFCHR : S_IFBLK) | 0600,
+			     makedev(m->rdev_major, m->rdev_minor));
+		break;
+	case M_HARDLINK: {
+		const char *base;
+		int pfd = open_parent_nofollow(r->rootfd, m->target.buf, &base);
+		rc = pfd < 0 ? -1 : linkat(pfd, base, dfd, tmp, 0);
+		if (pfd >= 0)
+			close(pfd);
+		break;
+	}
+	default:
+		BUG("create_other of type %c", m->type);
+	}
+	if (rc < 0)
+		apply_fail(r, "create", rel);
+	int h = cleanup_register(dfd, tmp);
+	if (m->type != M_HARDLINK && set_meta_at(r, dfd, tmp, m) < 0)
+		apply_fail(r, "set the metadata of", rel);
+	if (renameat(dfd, tmp, dfd, name) < 0)
+		apply_fail(r, "replace", rel);
+	unlinkat(dfd, tmp, 0);	/* rename of a link onto the same inode leaves it */
+	cleanup_forget(h);
+}
+
+static void remove_live(struct rbctx *r, int dfd, const char *name, struct sbuf *rel)
+{
+	int rc = rm_tree_spare(dfd, name, rel, r->h.exclude, r->h.nexclude);
+
+	if (rc < 0)
+		apply_fail(r, "remove", rel->buf);
+	if (rc > 0) {
+		errno = ENOTEMPTY;
+		apply_fail(r, "replace (it holds paths excluded from the snapshot)", rel->buf);
+	}
+}
+
+/* ---- the merge ---------------------------------------------------------- */
+
+static int scope(struct rbctx *r, const char *rel)
+{
+	size_t n = strlen(rel);
+
+	if (!r->npaths)
+		return SC_IN;
+	if (!strcmp(rel, "."))
+		return SC_ANCESTOR;
+	int anc = 0;
+	for (int i = 0; i < r->npaths; i++) {
+		const char *p = r->paths[i];
+		size_t k = strlen(p);
+		if (!strcmp(rel, p) || (n > k && starts_dir(rel, p, k)))
+			return SC_IN;
+		if (k > n && starts_dir(p, rel, n))
+			anc = 1;
+	}
+	return anc ? SC_ANCESTOR : SC_OUT;
+}
+
+static void note_change(struct rbctx *r, unsigned ch, const char *rel, const struct mentry *m,
+			const struct stat *st)
+{
+	if (!ch)
+		return;
+	r->n_changes++;
+	if (ch & CH_ADDED)
+		r->n_remove++;
+	else if (ch & CH_REMOVED)
+		r->n_create++;
+	else if (ch & (CH_TYPE | CH_CONTENT | CH_TARGET | CH_LINK))
+		r->n_rewrite++;
+	else
+		r->n_meta++;
+	if (r->mode == RB_PLAN && m) {
+		int writes = m->type == M_FILE && (ch & (CH_REMOVED | CH_TYPE | CH_CONTENT));
+		if (writes) {
+			r->bytes_write += m->size;
+			if (m->size > r->max_file)
+				r->max_file = m->size;
+		}
+		if (writes || (m->has_xattr && (ch & (CH_REMOVED | CH_TYPE | CH_XATTR)))) {
+			setbit(r->need, r->ord);
+			r->n_need++;
+		}
+	}
+	if (r->mode == RB_PLAN && st && S_ISREG(st->st_mode) && (ch & (CH_ADDED | CH_TYPE | CH_CONTENT)))
+		r->bytes_freed += (uint64_t)st->st_size;
+	if (r->report)
+		r->report(r, ch, rel, m, st);
+}
+
+static void merge_dir(struct rbctx *r, int dfd, struct sbuf *rel);
+
+/* the current entry is a folder: enter it (dfd < 0: it does not exist live
+ * and, when planning, is not created), recurse, fix its metadata on leave */
+static void enter_dir(struct rbctx *r, int dfd, const char *name, struct sbuf *rel, int sc,
+		      int exists, const struct stat *st)
+{
+	struct mentry dm;
+	struct archive_entry *xe = NULL;
+	int fd = -1, created = 0;
+
+	mentry_init(&dm);
+	mentry_copy(&dm, &r->m);
+	if (r->mode == RB_APPLY && sc == SC_IN && dm.has_xattr)
+		xe = archive_entry_clone(a_entry(r));
+	if (exists && dfd >= 0) {
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && r->mode == RB_APPLY)
+			apply_fail(r, "open the folder", rel->buf);
+		if (fd < 0)
+			die_errno(ZDT_EFAIL, "cannot open the folder: '%s/%s'", r->root, rel->buf);
+	} else if (r->mode == RB_APPLY) {
+		if (mkdirat(dfd, name, 0700) < 0)
+			apply_fail(r, "create the folder", rel->buf);
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			apply_fail(r, "open the folder", rel->buf);
+		created = 1;
+	}
+	m_next(r);
+	merge_dir(r, fd, rel);
+	if (r->mode == RB_APPLY) {
+		struct stat now;
+		if (fstat(fd, &now) < 0)
+			apply_fail(r, "stat the folder", rel->buf);
+		if (sc == SC_ANCESTOR && !created) {
+			/* outside --path: only undo what our changes did to its mtime */
+			if (st && !mtime_eq(&now, &dm)) {
+				struct timespec ts[2] = { { 0, UTIME_OMIT }, st->st_mtim };
+				futimens(fd, ts);
+			}
+		} else {
+			uint64_t d = 0;
+			int has = live_xattr(r, -1, NULL, fd, &d);
+			int xdiff = has != dm.has_xattr || (has && d != dm.xattr);
+			struct archive_entry *use = NULL;
+			if (xdiff) {
+				/* no attributes in the snapshot: an empty entry strips them */
+				archive_entry_clear(r->scratch);
+				use = xe ? xe : r->scratch;
+			}
+			if (created || xdiff || (now.st_mode & 07777) != dm.mode || !mtime_eq(&now, &dm) ||
+			    (r->is_root && (now.st_uid != dm.uid || now.st_gid != dm.gid)))
+				if (set_meta_fd(r, fd, &dm, use) < 0)
+					apply_fail(r, "set the metadata of", rel->buf);
+		}
+	}
+	if (xe)
+		archive_entry_free(xe);
+	if (fd >= 0)
+		close(fd);
+	mentry_release(&dm);
+}
+
+/* a path only in the snapshot: create it (and its subtree) */
+static void snap_only(struct rbctx *r, int dfd, const char *name, struct sbuf *rel, int sc)
+{
+	note_change(r, CH_REMOVED, rel->buf, &r->m, NULL);
+	if (r->m.type == M_DIR) {
+		enter_dir(r, dfd, name, rel, sc == SC_ANCESTOR ? SC_IN : sc, 0, NULL);
+		return;
+	}
+	if (r->mode == RB_APPLY) {
+		if (r->m.type == M_FILE)
+			write_file(r, dfd, name, rel->buf, 0);
+		else
+			create_other(r, dfd, name, rel->buf);
+	}
+	m_next(r);
+}
+
+static void both(struct rbctx *r, int dfd, const char *name, struct sbuf *rel, int sc)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			die_errno(ZDT_EFAIL, "cannot stat: '%s/%s'", r->root, rel->buf);
+		snap_only(r, dfd, name, rel, sc);
+		return;
+	}
+	if (sc == SC_ANCESTOR && r->m.type != M_DIR) {
+		m_skip_subtree(r);	/* --path below a non-folder: not in the snapshot */
+		return;
+	}
+	unsigned ch = compare(r, dfd, name, &st);
+	if (r->m.type == M_DIR && !(ch & CH_TYPE)) {
+		if (sc == SC_IN) {
+			unsigned md = meta_diff(r, &r->m, &st, dfd, name, -1);
+			note_change(r, md, rel->buf, &r->m, &st);
+		}
+		enter_dir(r, dfd, name, rel, sc, 1, &st);
+		return;
+	}
+	note_change(r, ch, rel->buf, &r->m, &st);
+	if (ch & CH_TYPE) {
+		if (r->mode == RB_APPLY)
+			remove_live(r, dfd, name, rel);
+		if (r->m.type == M_DIR) {
+			/* planning: the subtree is all to be created */
+			enter_dir(r, r->mode == RB_APPLY ? dfd : -1, name, rel, SC_IN, 0, NULL);
+			return;
+		}
+		if (r->mode == RB_APPLY) {
+			if (r->m.type == M_FILE)
+				write_file(r, dfd, name, rel->buf, 0);
+			else
+				create_other(r, dfd, name, rel->buf);
+		}
+	} else if (r->mode == RB_APPLY && ch) {
+		if (ch & CH_CONTENT) {
+			write_file(r, dfd, name, rel->buf, 1);
+		} else if (ch & (CH_TARGET | CH_LINK)) {
+			create_other(r, dfd, name, rel->buf);
+		} else if (r->m.type == M_FILE) {
+			int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			if (fd < 0 || set_meta_fd(r, fd, &r->m, (ch & CH_XATTR) ? a_entry(r) : NULL) < 0)
+				apply_fail(r, "set the metadata of", rel->buf);
+			close(fd);
+		} else if (set_meta_at(r, dfd, name, &r->m) < 0) {
+			apply_fail(r, "set the metadata of", rel->buf);
+		}
+	}
+	m_next(r);
+}
+
+static void live_only(struct rbctx *r, int dfd, const char *name, struct sbuf *rel)
+{
+	struct stat st;
+	int leftover = !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
+
+	if (!leftover && path_excluded(r->h.exclude, r->h.nexclude, rel->buf, name))
+		return;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	note_change(r, leftover ? CH_ADDED | CH_LEFTOVER : CH_ADDED, rel->buf, NULL, &st);
+	if (r->mode == RB_APPLY)
+		remove_live(r, dfd, name, rel);
+}
+
+static void merge_dir(struct rbctx *r, int dfd, struct sbuf *rel)
+{
+	struct dirlist dl;
+	size_t i = 0, base = rel->len;
+	char *dirpath = xstrdup(rel->buf);
+
+	memset(&dl, 0, sizeof(dl));
+	if (dfd >= 0 && dirlist_read(dfd, &dl) < 0) {
+		if (r->mode == RB_APPLY)
+			apply_fail(r, "read the folder", rel->buf);
+		die_errno(ZDT_EFAIL, "cannot read the folder: '%s/%s'", r->root, rel->buf);
+	}
+	for (;;) {
+		const char *mname = m_child(r, dirpath, base);
+		const char *lname = i < dl.n ? dirlist_name(&dl, i) : NULL;
+		if (!mname && !lname)
+			break;
+		int c = !mname ? -1 : !lname ? 1 : strcmp(lname, mname);
+		const char *name = c <= 0 ? lname : mname;
+		char *nm = xstrdup(name);
+		rel->len = base;
+		if (strcmp(dirpath, ".")) {
+			sbuf_addc(rel, '/');
+			sbuf_adds(rel, nm);
+		} else {
+			sbuf_reset(rel);
+			sbuf_adds(rel, nm);
+		}
+		int sc = scope(r, rel->buf);
+		check_signal();
+		if (c < 0) {
+			i++;
+			if (sc == SC_IN)
+				live_only(r, dfd, nm, rel);
+		} else if (sc == SC_OUT) {
+			if (c == 0)
+				i++;
+			m_skip_subtree(r);
+		} else if (c > 0) {
+			snap_only(r, dfd, nm, rel, sc);
+		} else {
+			i++;
+			both(r, dfd, nm, rel, sc);
+		}
+		free(nm);
+	}
+	rel->len = base;
+	if (rel->buf)
+		rel->buf[base] = '\0';
+	free(dirpath);
+	dirlist_release(&dl);
+}
+
+void rb_merge(struct rbctx *r, int mode)
+{
+	struct sbuf rel = SBUF_INIT;
+	struct sbuf at = SBUF_INIT, to = SBUF_INIT;
+
+	r->mode = mode;
+	r->n_changes = r->n_rewrite = r->n_create = r->n_remove = r->n_meta = 0;
+	if (mode == RB_PLAN)
+		r->bytes_write = r->bytes_freed = r->max_file = r->n_need = 0;
+	if (r->rootfd < 0) {
+		r->rootfd = open_dir_nofollow(r->root, mode == RB_APPLY, &at, &to);
+		if (r->rootfd < 0 && errno == ELOOP)
+			die_hint(ZDT_EREFUSED, "zdt never writes through a symbolic link; restore the folder's real path first",
+				 "install folder path goes through a symbolic link: '%s' -> '%s'", at.buf, to.buf);
+		if (r->rootfd < 0 && (errno != ENOENT || mode == RB_APPLY))
+			die_errno(ZDT_EFAIL, "cannot open the install folder: '%s'", r->root);
+	}
+	sbuf_free(&at);
+	sbuf_free(&to);
+	open_manifest(r);
+	if (mode == RB_APPLY) {
+		a_open(r);
+		progress_start(&r->prog, progress_enabled(r->z->progress), "rollback", r->bytes_write);
+	}
+	m_next(r);	/* "." */
+	sbuf_adds(&rel, ".");
+	int sc = scope(r, ".");
+	struct stat st;
+	int exists = r->rootfd >= 0 && fstat(r->rootfd, &st) == 0;
+	if (exists && sc == SC_IN) {
+		unsigned md = meta_diff(r, &r->m, &st, r->rootfd, ".", r->rootfd);
+		note_change(r, md, ".", &r->m, &st);
+	} else if (!exists) {
+		note_change(r, CH_REMOVED, ".", &r->m, NULL);
+	}
+	/* the root: enter_dir on "." relative to itself */
+	if (r->rootfd >= 0)
+		enter_dir(r, r->rootfd, ".", &rel, sc, 1, exists ? &st : NULL);
+	else
+		enter_dir(r, -1, ".", &rel, sc, 0, NULL);
+	if (r->mstate > 0)
+		die(ZDT_EINTEGRITY, "manifest of %s: entry outside the tree: '%s'", snapname(r), r->m.path.buf);
+	if (mode == RB_APPLY) {
+		progress_end(&r->prog);
+		a_close(r);
+	}
+	sbuf_free(&rel);
+}

@@ -1,0 +1,98 @@
+/*
+ * plan.h - the comparison of a live install folder with a snapshot, shared
+ * by diff, rollback --dry-run and rollback.
+ *
+ * The live tree is walked folder by folder (names sorted bytewise) and the
+ * manifest is read in its canonical order, so the two merge as sorted
+ * streams; the archive follows the manifest entry by entry.  Memory stays
+ * at one folder listing per level and two bits per manifest entry.
+ *
+ *     struct rbctx r;                  zeroed, then the fields marked "in"
+ *     rb_open(&r, bkfd, &snapinfo);    manifest checked whole (exit 4)
+ *     rb_merge(&r, RB_PLAN);           report() per difference, counts
+ *     rb_verify_needed(&r);            archive members the plan needs (exit 4)
+ *     rb_merge(&r, RB_APPLY);          make the live tree equal the snapshot
+ *     rb_close(&r);
+ */
+#ifndef ZDT_PLAN_H
+#define ZDT_PLAN_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "../common/manifest.h"
+#include "../common/progress.h"
+#include "../common/store.h"
+
+struct archive;
+struct archive_entry;
+struct zdt;
+
+/* what differs for one path (bit mask) */
+enum {
+	CH_ADDED = 1 << 0,	/* live only: the upgrade added it */
+	CH_REMOVED = 1 << 1,	/* snapshot only */
+	CH_TYPE = 1 << 2,	/* type changed */
+	CH_CONTENT = 1 << 3,	/* file content (size/mtime, or hash) */
+	CH_TARGET = 1 << 4,	/* symlink target */
+	CH_LINK = 1 << 5,	/* hardlink no longer linked to its group */
+	CH_MODE = 1 << 6,
+	CH_OWNER = 1 << 7,
+	CH_MTIME = 1 << 8,
+	CH_XATTR = 1 << 9,	/* extended attributes or ACLs */
+	CH_LEFTOVER = 1 << 10,	/* temporary file of an interrupted rollback */
+};
+#define CH_META (CH_MODE | CH_OWNER | CH_MTIME | CH_XATTR)
+
+enum { RB_PLAN, RB_APPLY };
+
+struct rbctx {
+	/* in */
+	struct zdt *z;
+	int comp;
+	int full, checksum;
+	char **paths;		/* --path, normalised; NULL = everything */
+	int npaths;
+	void (*report)(struct rbctx *r, unsigned ch, const char *path,
+		       const struct mentry *m, const struct stat *st);
+	void *arg;
+	/* snapshot */
+	struct snapinfo si;
+	int snapfd, mfd, afd;
+	char *root;		/* install folder (the snapshot's source) */
+	int rootfd;
+	struct mheader h;	/* excludes */
+	uint64_t entries;
+	/* cursors */
+	struct mreader mr;
+	struct mentry m;
+	int mstate;		/* 1 entry in m, 0 end */
+	uint64_t ord;		/* ordinal of m */
+	struct archive *a;
+	struct archive_entry *ae;
+	uint64_t aord;		/* entries read from the archive so far */
+	/* two bits per manifest entry */
+	unsigned char *need;	/* the plan needs the archive member */
+	unsigned char *differs;	/* --checksum: content differs */
+	int mode;
+	int is_root;
+	/* results of the last merge */
+	uint64_t n_changes, n_rewrite, n_create, n_remove, n_meta;
+	uint64_t bytes_write, bytes_freed, max_file, n_need;
+	unsigned long errors;
+	struct progress prog;
+	char *buf, *zeros;
+	unsigned tmpseq;
+	struct archive_entry *scratch;
+};
+
+void rb_open(struct rbctx *r, int bkfd);
+void rb_merge(struct rbctx *r, int mode);
+/* exit 4 when a member the plan needs is damaged */
+void rb_verify_needed(struct rbctx *r);
+void rb_close(struct rbctx *r);
+
+/* words for a change mask: "content", "mode, mtime" ... into sb */
+void rb_describe(struct sbuf *sb, unsigned ch, const struct mentry *m, const struct stat *st);
+
+#endif

@@ -1,0 +1,518 @@
+/*
+ * restore.c - zdt rollback: put install folders back as a snapshot holds
+ * them.
+ *
+ * For every selected component, top-down: plan (compare the live tree with
+ * the manifest), check the archive members the plan needs, and only when
+ * every component passed both, apply the plans one after the other.  A
+ * journal file in the snapshot's folder marks a rollback in progress; it is
+ * removed once the restored data is on disk (syncfs), so an interrupted run
+ * shows as rollback-interrupted and the next run resumes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/atomic.h"
+#include "../common/component.h"
+#include "../common/fsops.h"
+#include "../common/json.h"
+#include "../common/net.h"
+#include "../common/store.h"
+#include "../zdt.h"
+#include "plan.h"
+
+const char rollback_usage[] =
+	"usage: zdt rollback [-c COMPONENT]... [--from COMPONENT] [--snapshot ID] [--path REL]...\n"
+	"                    [--dry-run] [--full] [--checksum] [--server HOST] [--user NAME]\n"
+	"                    [--password-file FILE] [--port PORT] [--no-server-check]\n"
+	"                    [SERVER USER PASSWORD [COMPONENT]]\n"
+	"\n"
+	"Restores install folders to a snapshot: changed files rewritten, missing\n"
+	"ones created, files the upgrade added removed, metadata fixed.  Only what\n"
+	"differs is touched; every byte is checked against the manifest first.\n"
+	"\n"
+	"  -c, --component NAME   roll back exactly this component (repeatable)\n"
+	"      --from NAME        this component and every component it depends on\n"
+	"                         that has a snapshot, top-down (what the wrappers pass)\n"
+	"  -s, --snapshot ID      this snapshot (default: the newest complete one, or\n"
+	"                         the one an interrupted rollback was restoring)\n"
+	"  -p, --path REL         only this file or subtree (repeatable)\n"
+	"  -n, --dry-run          print the plan, change nothing\n"
+	"      --full             rewrite every file, not only those that differ\n"
+	"      --checksum         decide what differs by content hash, not size and mtime\n"
+	"      --server HOST      the AR System server (also the SERVER parameter)\n"
+	"      --user NAME        the AR admin user, recorded in the audit log\n"
+	"      --password-file F  read the AR admin password from F (also $ZDT_AR_PASSWORD)\n"
+	"      --port PORT        the AR System server's port (else ar-port in the config)\n"
+	"      --no-server-check  do not check that the AR System server answers\n"
+	"\n"
+	"SERVER USER PASSWORD [COMPONENT] is the installer's documented form; the\n"
+	"password is never stored, and is wiped from zdt's command line at start.\n"
+	"COMPONENT restricts the run to the --from component alone.\n";
+
+struct rbrun {
+	struct zdt *z;
+	int dry, verbose_plan;
+	struct json *j;
+	int comp;
+};
+
+static const char *plan_word(unsigned ch)
+{
+	if (ch & CH_LEFTOVER)
+		return "remove-leftover";
+	if (ch & CH_ADDED)
+		return "remove";
+	if (ch & CH_REMOVED)
+		return "create";
+	if (ch & (CH_TYPE | CH_CONTENT | CH_TARGET | CH_LINK))
+		return "rewrite";
+	return "fix";
+}
+
+static void plan_report(struct rbctx *r, unsigned ch, const char *path, const struct mentry *m,
+			const struct stat *st)
+{
+	struct rbrun *run = r->arg;
+	struct sbuf p = SBUF_INIT, d = SBUF_INIT;
+
+	if (!run->verbose_plan)
+		return;
+	esc_path(&p, path);
+	rb_describe(&d, ch, m, st);
+	if (run->j) {
+		json_obj(run->j, NULL);
+		json_str(run->j, "action", plan_word(ch));
+		json_str(run->j, "path", path);
+		json_str(run->j, "details", d.buf ? d.buf : "");
+		json_end(run->j);
+	}
+	if (zdt_verbosity >= 1 && (!run->j || zdt_verbosity >= 2))
+		fprintf(run->z->out, "%s: %s %s%s%s%s\n", component_name(r->comp), plan_word(ch), p.buf,
+			d.len ? " (" : "", d.len ? d.buf : "", d.len ? ")" : "");
+	sbuf_free(&p);
+	sbuf_free(&d);
+}
+
+/* wipes a string in place (argv and environ strings live in /proc/PID/cmdline) */
+static void wipe(char *s)
+{
+	if (s) {
+		volatile char *v = s;
+		while (*v)
+			*v++ = '\0';
+	}
+}
+
+static void read_password_file(const char *file)
+{
+	char buf[1024];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	memset(buf, 0, sizeof(buf));	/* not needed by zdt itself */
+	if (n < 0)
+		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
+}
+
+static void server_check(unsigned mask, const char *server, unsigned port, int skip)
+{
+	struct sbuf why = SBUF_INIT;
+
+	if (!(mask & ((1u << COMP_ATRIUMCORE) | (1u << COMP_ATRIUMINTEGRATOR))))
+		return;
+	if (skip) {
+		note("AR System server check skipped (--no-server-check)");
+		return;
+	}
+	if (!port) {
+		warning("AR System server not checked: no port (give --port or set ar-port in the config file)");
+		return;
+	}
+	if (!server) {
+		warning("AR System server not checked: no server name (give --server or SERVER)");
+		return;
+	}
+	int rc = tcp_probe(server, port, 3000, &why);
+	if (rc < 0)
+		die_hint(ZDT_EREFUSED, "give the server's IP address, list it in /etc/hosts, or pass --no-server-check",
+			 "cannot resolve the AR System server '%s' (zdt uses no DNS)", server);
+	if (rc == 0)
+		die_hint(ZDT_EREFUSED, "start the AR System server first, or pass --no-server-check if you know better",
+			 "the AR System server %s:%u does not answer (%s); rolling back %s needs it",
+			 server, port, why.buf, (mask & (1u << COMP_ATRIUMINTEGRATOR)) ? "AtriumIntegrator" : "AtriumCore");
+	verbose("AR System server %s:%u answers", server, port);
+	sbuf_free(&why);
+}
+
+/* the snapshot to restore: --snapshot, an interrupted rollback's, or the newest */
+static int pick(struct zdt *z, int comp, const char *id, struct snapinfo *out, int *resume)
+{
+	struct snapinfo *v;
+	size_t n;
+	int found = -1;
+
+	*resume = 0;
+	if (store_list(z->bkfd, 1u << comp, &v, &n) < 0)
+		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", zdt_bkdir(z));
+	for (size_t i = n; i-- > 0 && found < 0;) {
+		if (v[i].state == SNAP_ROLLBACK_INTERRUPTED && (!id || !strcmp(v[i].id, id))) {
+			found = (int)i;
+			*resume = 1;
+		}
+	}
+	for (size_t i = n; i-- > 0 && found < 0;)
+		if (v[i].state == SNAP_COMPLETE && (!id || !strcmp(v[i].id, id)))
+			found = (int)i;
+	if (found >= 0) {
+		*out = v[found];
+		memset(&v[found], 0, sizeof(v[found]));
+	}
+	store_list_free(v, n);
+	return found;
+}
+
+static uint64_t avail_for(const char *path)
+{
+	char *p = real_path_prefix(path);
+	struct statvfs vf;
+	uint64_t a = UINT64_MAX;
+
+	for (;;) {
+		if (statvfs(*p ? p : "/", &vf) == 0) {
+			a = (uint64_t)vf.f_bavail * vf.f_frsize;
+			break;
+		}
+		char *s = strrchr(p, '/');
+		if (!s)
+			break;
+		*s = '\0';
+	}
+	free(p);
+	return a;
+}
+
+static void journal_write(struct zdt *z, struct rbctx *r)
+{
+	struct sbuf sb = SBUF_INIT;
+	char t[32];
+
+	sbuf_addf(&sb, "zdt-rollback-journal 1\nstarted=%s\npid=%ld\ncomponent=%s\nsnapshot=%s\n",
+		  fmt_time(t, sizeof(t), time(NULL)), (long)getpid(), component_name(r->comp), r->si.id);
+	sbuf_adds(&sb, "target=");
+	esc_path(&sb, r->root);
+	sbuf_addc(&sb, '\n');
+	if (atomic_write_at(r->snapfd, SNAP_JOURNAL, sb.buf, sb.len) < 0)
+		die_errno(ZDT_EFAIL, "cannot write the rollback journal in '%s/%s/%s'", zdt_bkdir(z),
+			  component_name(r->comp), r->si.id);
+	sbuf_free(&sb);
+}
+
+/* after success: no journal of this component is left */
+static void journal_clear(struct zdt *z, int comp)
+{
+	struct snapinfo *v;
+	size_t n;
+
+	if (store_list(z->bkfd, 1u << comp, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].state != SNAP_ROLLBACK_INTERRUPTED)
+			continue;
+		int fd = store_open_snap(z->bkfd, &v[i]);
+		if (fd < 0)
+			continue;
+		if (unlinkat(fd, SNAP_JOURNAL, 0) < 0 || fsync(fd) < 0)
+			warning_errno("cannot remove the rollback journal of %s %s", component_name(comp), v[i].id);
+		close(fd);
+	}
+	store_list_free(v, n);
+}
+
+int cmd_rollback(struct zdt *z, int argc, char **argv)
+{
+	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK };
+	static const struct option lo[] = {
+		{ "component", required_argument, NULL, 'c' },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "full", no_argument, NULL, O_FULL },
+		{ "checksum", no_argument, NULL, O_CHECKSUM },
+		{ "server", required_argument, NULL, O_SERVER },
+		{ "user", required_argument, NULL, O_USER },
+		{ "password-file", required_argument, NULL, O_PWFILE },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "no-server-check", no_argument, NULL, O_NOCHECK },
+		ZDT_GLOBAL_LONG,
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned cmask = 0, port = 0;
+	int from = -1, dry = 0, full = 0, checksum = 0, nocheck = 0, c;
+	const char *id = NULL, *server = NULL, *user = NULL, *pwfile = NULL;
+	char **paths = NULL;
+	int npaths = 0;
+	double t0 = now_mono();
+
+	while ((c = zdt_getopt(z, argc, argv, "c:s:p:n", lo)) != -1) {
+		switch (c) {
+		case 'c': cmask |= 1u << component_arg("-c", optarg); break;
+		case O_FROM: from = component_arg("--from", optarg); break;
+		case 's': id = optarg; break;
+		case 'p': {
+			const char *p = optarg;
+			while (p[0] == '.' && p[1] == '/')
+				p += 2;
+			char *q = xstrdup(p);
+			size_t n = strlen(q);
+			while (n > 1 && q[n - 1] == '/')
+				q[--n] = '\0';
+			if (!path_is_safe(q) || !strcmp(q, "."))
+				zdt_usage_error(z, "invalid --path '%s' (a path inside the install folder, like conf/ar.cfg)", optarg);
+			paths = xrealloc(paths, sizeof(char *) * (size_t)(npaths + 1));
+			paths[npaths++] = q;
+			break;
+		}
+		case 'n': dry = 1; break;
+		case O_FULL: full = 1; break;
+		case O_CHECKSUM: checksum = 1; break;
+		case O_SERVER: server = optarg; break;
+		case O_USER: user = optarg; break;
+		case O_PWFILE: pwfile = optarg; break;
+		case O_PORT: port = (unsigned)parse_opt_u64("--port", optarg, 1, 65535); break;
+		case O_NOCHECK: nocheck = 1; break;
+		}
+	}
+	/* positional SERVER USER PASSWORD [COMPONENT]: wipe the password first */
+	int npos = argc - optind;
+	if (npos >= 3)
+		wipe(argv[optind + 2]);
+	char *envpw = getenv("ZDT_AR_PASSWORD");
+	if (envpw) {
+		wipe(envpw);
+		unsetenv("ZDT_AR_PASSWORD");
+	}
+	if (npos != 0 && npos != 3 && npos != 4)
+		zdt_usage_error(z, "SERVER, USER and PASSWORD go together (got %d argument%s)", npos, npos > 1 ? "s" : "");
+	if (pwfile)
+		read_password_file(pwfile);
+	if (npos >= 3) {
+		if (!server)
+			server = argv[optind];
+		if (!user)
+			user = argv[optind + 1];
+	}
+	z->user = user;
+	if (id) {
+		int partial;
+		if (!store_parse_name(id, &partial) || partial)
+			zdt_usage_error(z, "invalid --snapshot '%s' (an ID as 'zdt list' shows it)", id);
+	}
+	if (from >= 0 && cmask)
+		zdt_usage_error(z, "-c and --from exclude each other");
+	int restrict_to = -1;
+	if (npos == 4) {
+		restrict_to = component_arg("COMPONENT", argv[optind + 3]);
+		if (from < 0 && !cmask)
+			cmask = 1u << restrict_to;
+	}
+	if (from < 0 && !cmask)
+		zdt_usage_error(z, "no component given (-c COMPONENT or --from COMPONENT)");
+	if (id && ((cmask && (cmask & (cmask - 1))) || (from >= 0 && restrict_to < 0 && component_chain(from) != (1u << from))))
+		note("--snapshot %s applies to every selected component that has it", id);
+
+	zdt_setup(z);
+	if (!port)
+		port = z->cf.ar_port;
+	if (!server)
+		server = z->cf.ar_server;
+	z->must_exist = 1;
+	zdt_open_store(z);
+
+	/* the selection, top-down */
+	unsigned mask = cmask;
+	if (from >= 0) {
+		if (restrict_to >= 0) {
+			if (restrict_to != from)
+				note("the COMPONENT parameter names %s; only %s (the --from component) is rolled back",
+				     component_name(restrict_to), component_name(from));
+			mask = 1u << from;
+		} else {
+			mask = component_chain(from);
+		}
+	}
+	int order[COMP_N], norder = component_order(mask, order);
+	struct rbctx *rbs = xcalloc((size_t)norder, sizeof(*rbs));
+	int nrb = 0;
+	for (int k = 0; k < norder; k++) {
+		int comp = order[k], resume;
+		struct snapinfo si;
+		memset(&si, 0, sizeof(si));
+		if (pick(z, comp, id, &si, &resume) < 0) {
+			if (from >= 0 && comp != from) {
+				note("%s has no complete snapshot%s%s; it is not rolled back", component_name(comp),
+				     id ? " " : "", id ? id : "");
+				continue;
+			}
+			if (id)
+				die_hint(ZDT_ENOSNAP, "see 'zdt list' for the snapshots there",
+					 "no complete snapshot %s of %s in '%s': rollback is not possible without the backup",
+					 id, component_name(comp), zdt_bkdir(z));
+			die_hint(ZDT_ENOSNAP, "a rollback needs the snapshot taken by 'zdt backup' before the upgrade",
+				 "no complete snapshot of %s in '%s': rollback is not possible without the backup",
+				 component_name(comp), zdt_bkdir(z));
+		}
+		struct rbctx *r = &rbs[nrb++];
+		r->z = z;
+		r->comp = comp;
+		r->full = full;
+		r->checksum = checksum || resume;
+		r->paths = paths;
+		r->npaths = npaths;
+		r->si = si;
+		r->snapfd = r->mfd = r->afd = r->rootfd = -1;
+		if (resume)
+			note("resuming the interrupted rollback of %s to %s (content checked by hash)",
+			     component_name(comp), si.id);
+		z->comps |= 1u << comp;
+	}
+	server_check(z->comps, server, port, nocheck);
+
+	struct json j, *jp = NULL;
+	if (z->json) {
+		jp = &j;
+		json_init(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "command", "rollback");
+		json_bool(&j, "dry_run", dry);
+		json_arr(&j, "components");
+	}
+	struct rbrun run = { z, dry, dry || zdt_verbosity >= 2, jp, 0 };
+
+	/* plan and check everything before the first change */
+	for (int k = 0; k < nrb; k++) {
+		struct rbctx *r = &rbs[k];
+		r->report = plan_report;
+		r->arg = &run;
+		rb_open(r, z->bkfd);
+		if (jp && dry) {
+			json_obj(&j, NULL);
+			json_str(&j, "component", component_name(r->comp));
+			json_str(&j, "snapshot", r->si.id);
+			json_str(&j, "source", r->root);
+			json_arr(&j, "plan");
+		}
+		run.verbose_plan = dry;
+		rb_merge(r, RB_PLAN);
+		if (jp && dry) {
+			json_end(&j);
+			json_u64(&j, "rewrite", r->n_rewrite);
+			json_u64(&j, "create", r->n_create);
+			json_u64(&j, "remove", r->n_remove);
+			json_u64(&j, "fix", r->n_meta);
+			json_u64(&j, "bytes_to_write", r->bytes_write);
+			json_end(&j);
+		}
+		if (dry) {
+			if (zdt_verbosity >= 1) {
+				char s1[16];
+				fprintf(z->out, "%s %s -> '%s': would rewrite %" PRIu64 ", create %" PRIu64 ", remove %" PRIu64
+					", fix metadata of %" PRIu64 "; %s to write\n", component_name(r->comp), r->si.id,
+					r->root, r->n_rewrite, r->n_create, r->n_remove, r->n_meta,
+					fmt_size(s1, sizeof(s1), r->bytes_write));
+			}
+			continue;
+		}
+		uint64_t need = r->bytes_write > r->bytes_freed ? r->bytes_write - r->bytes_freed : 0;
+		need += r->max_file;
+		uint64_t avail = avail_for(r->root);
+		if (r->n_changes && avail != UINT64_MAX && need > avail) {
+			char s1[16], s2[16];
+			die_hint(ZDT_EREFUSED, "free space in the install folder's file system first",
+				 "not enough free space to roll back %s into '%s': need %s, %s available",
+				 component_name(r->comp), r->root, fmt_size(s1, sizeof(s1), need),
+				 fmt_size(s2, sizeof(s2), avail));
+		}
+		if (r->n_need)
+			rb_verify_needed(r);
+	}
+	if (dry) {
+		if (jp) {
+			json_end(&j);
+			json_bool(&j, "ok", 1);
+			json_end(&j);
+		}
+		for (int k = 0; k < nrb; k++)
+			rb_close(&rbs[k]);
+		free(rbs);
+		for (int i = 0; i < npaths; i++)
+			free(paths[i]);
+		free(paths);
+		return 0;
+	}
+
+	/* apply, top-down */
+	run.verbose_plan = zdt_verbosity >= 2;
+	for (int k = 0; k < nrb; k++) {
+		struct rbctx *r = &rbs[k];
+		double c0 = now_mono();
+		snprintf(z->audit_snap, sizeof(z->audit_snap), "%s", r->si.id);
+		if (r->n_changes || r->si.state == SNAP_ROLLBACK_INTERRUPTED) {
+			journal_write(z, r);
+			rb_merge(r, RB_APPLY);
+			if (syncfs(r->rootfd) < 0)
+				die_errno(ZDT_EFAIL, "cannot flush the restored files of '%s' to disk; run the rollback again",
+					  r->root);
+			journal_clear(z, r->comp);
+		} else {
+			r->n_rewrite = r->n_create = r->n_remove = r->n_meta = 0;
+			r->bytes_write = 0;
+		}
+		double el = now_mono() - c0;
+		if (zdt_verbosity >= 1) {
+			char s1[16];
+			fprintf(z->out, "%s %s -> '%s': %" PRIu64 " rewritten, %" PRIu64 " created, %" PRIu64
+				" removed, %" PRIu64 " metadata fixed, %s written, %.1f s\n", component_name(r->comp),
+				r->si.id, r->root, r->n_rewrite, r->n_create, r->n_remove, r->n_meta,
+				fmt_size(s1, sizeof(s1), r->bytes_write), el);
+		}
+		if (jp) {
+			json_obj(&j, NULL);
+			json_str(&j, "component", component_name(r->comp));
+			json_str(&j, "snapshot", r->si.id);
+			json_str(&j, "source", r->root);
+			json_u64(&j, "rewritten", r->n_rewrite);
+			json_u64(&j, "created", r->n_create);
+			json_u64(&j, "removed", r->n_remove);
+			json_u64(&j, "metadata_fixed", r->n_meta);
+			json_u64(&j, "bytes_written", r->bytes_write);
+			json_dbl(&j, "elapsed_s", el);
+			json_end(&j);
+		}
+	}
+	if (jp) {
+		json_end(&j);
+		json_bool(&j, "ok", 1);
+		json_dbl(&j, "elapsed_s", now_mono() - t0);
+		json_end(&j);
+	}
+	for (int k = 0; k < nrb; k++)
+		rb_close(&rbs[k]);
+	free(rbs);
+	for (int i = 0; i < npaths; i++)
+		free(paths[i]);
+	free(paths);
+	return 0;
+}
