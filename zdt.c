@@ -17,6 +17,7 @@
 #include "common/atomic.h"
 #include "common/component.h"
 #include "common/fsops.h"
+#include "common/json.h"
 #include "common/progress.h"
 #include "common/store.h"
 
@@ -26,6 +27,8 @@ static const char help_usage[] =
 	"Shows the help of COMMAND, or the list of commands.\n";
 
 static int cmd_help(struct zdt *z, int argc, char **argv);
+static struct zdt *json_z;
+static void json_on_exit(void);
 
 static const struct zdt_cmd commands[] = {
 	{ "backup", cmd_backup, CMD_EXCLUSIVE, "snapshot a component's install folder", backup_usage },
@@ -55,12 +58,12 @@ static const char global_usage[] =
 	"  -q, --quiet            errors only\n"
 	"  -v, --verbose          more detail (repeatable)\n"
 	"      --progress WHEN    auto, always or never (default auto: on a terminal)\n"
-	"  -h, --help             this help; 'zdt help COMMAND' for a command's\n"
+	"  -h, --help             this help ('zdt help COMMAND': a command's help)\n"
 	"      --version          print the version\n"
 	"\n"
 	"Exit codes: 0 success, 1 failed, 2 usage, 3 refused by a safety check,\n"
 	"4 integrity failure, 5 no usable snapshot, 130/143 interrupted.\n"
-	"See zdt(1), zdt.conf(5) and zdt-manifest(5).\n";
+	"See zdt(1) and zdt-manifest(5).\n";
 
 static void print_main_usage(FILE *f)
 {
@@ -112,6 +115,17 @@ _Noreturn void zdt_usage_error(struct zdt *z, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (z->json && !z->jf) {
+		struct json j;
+		json_init(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "command", z->cmd ? z->cmd->name : "");
+		json_bool(&j, "ok", 0);
+		json_i64(&j, "exit", ZDT_EUSAGE);
+		json_str(&j, "error", msg);
+		json_end(&j);
+		fflush(stdout);
+	}
 	if (z->cmd && strcmp(z->cmd->name, "help"))
 		die_hint(ZDT_EUSAGE, NULL, "%s\nhint: see 'zdt help %s'", msg, z->cmd->name);
 	die_hint(ZDT_EUSAGE, NULL, "%s\nhint: see 'zdt --help'", msg);
@@ -205,8 +219,14 @@ void zdt_setup(struct zdt *z)
 			die_hint(ZDT_EUSAGE, "fix the file, or name another with --config FILE", "%s", err.buf);
 	}
 	sbuf_free(&err);
-	if (z->json)
+	if (z->json && !z->jf) {
 		z->out = stderr;
+		z->jf = open_memstream(&z->jbuf, &z->jlen);
+		if (!z->jf)
+			die_errno(ZDT_EFAIL, "out of memory");
+		json_z = z;
+		err_on_exit(json_on_exit);
+	}
 	const char *bk = z->opt_backup_dir;
 	if (!bk || !*bk)
 		bk = getenv("ZDT_BACKUP_DIR");
@@ -225,6 +245,32 @@ const char *zdt_bkdir(struct zdt *z)
 
 static struct zdt *audit_z;
 
+/* --json: the document is built in memory and printed at the end, so that a
+ * run that stops half-way prints one well-formed error document instead */
+
+static void json_on_exit(void)
+{
+	struct zdt *z = json_z;
+	const char *msg = err_last_message();
+
+	json_z = NULL;
+	if (!z || !z->jf)
+		return;
+	fclose(z->jf);
+	z->jf = NULL;
+	free(z->jbuf);
+	z->jbuf = NULL;
+	struct json j;
+	json_init(&j, stdout);
+	json_obj(&j, NULL);
+	json_str(&j, "command", z->cmd->name);
+	json_bool(&j, "ok", 0);
+	json_i64(&j, "exit", err_exit_code());
+	json_str(&j, "error", msg ? msg : "");
+	json_end(&j);
+	fflush(stdout);
+}
+
 static const char *outcome(int code)
 {
 	switch (code) {
@@ -238,6 +284,28 @@ static const char *outcome(int code)
 	return code >= 128 ? "interrupted" : "failed";
 }
 
+/* the name of uid from /etc/passwd (a static binary has no NSS) */
+static void uid_name(uid_t uid, char *out, size_t n)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	char line[1024];
+
+	snprintf(out, n, "-");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *name = line, *p1 = strchr(line, ':'), *p2;
+		if (!p1 || !(p2 = strchr(p1 + 1, ':')))
+			continue;
+		*p1 = '\0';
+		if (strtoul(p2 + 1, NULL, 10) == uid && p2[1] >= '0' && p2[1] <= '9') {
+			snprintf(out, n, "%.63s", name);
+			break;
+		}
+	}
+	fclose(f);
+}
+
 static void audit_line(struct zdt *z, const char *event, int code)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -249,6 +317,11 @@ static void audit_line(struct zdt *z, const char *event, int code)
 		who = getenv("LOGNAME");
 	if (!who || !*who)
 		who = getenv("USER");
+	char pw[64];
+	if (!who || !*who) {
+		uid_name(getuid(), pw, sizeof(pw));
+		who = pw;
+	}
 	sbuf_addf(&sb, "%s pid=%ld uid=%ld user=", fmt_time(t, sizeof(t), time(NULL)),
 		  (long)getpid(), (long)getuid());
 	esc_path(&sb, who && *who ? who : "-");
@@ -275,7 +348,7 @@ static void audit_line(struct zdt *z, const char *event, int code)
 
 static void audit_on_exit(void)
 {
-	if (audit_z && audit_z->bkfd >= 0 && (audit_z->cmd->flags & CMD_EXCLUSIVE))
+	if (audit_z && audit_z->bkfd >= 0)
 		audit_line(audit_z, "end", err_exit_code());
 	audit_z = NULL;
 }
@@ -314,6 +387,9 @@ void zdt_open_store(struct zdt *z)
 		if (fstat(z->bkfd, &st) == 0 && (st.st_mode & 077) && st.st_uid == geteuid())
 			fchmod(z->bkfd, st.st_mode & 07700);
 	}
+	/* from here on the run is recorded, refusals included */
+	audit_z = z;
+	err_on_exit(audit_on_exit);
 	if (flags & (CMD_EXCLUSIVE | CMD_SHARED)) {
 		struct sbuf cl = SBUF_INIT;
 		sbuf_addf(&cl, "zdt %s", z->cmd->name);
@@ -326,11 +402,7 @@ void zdt_open_store(struct zdt *z)
 			die_hint(ZDT_EREFUSED, "wait for it to finish; zdt never breaks another run's lock",
 				 "backup folder '%s' is in use by %s", z->backup_dir, who.buf);
 	}
-	if (flags & CMD_EXCLUSIVE) {
-		audit_z = z;
-		err_on_exit(audit_on_exit);
-		audit_line(z, "start", 0);
-	}
+	audit_line(z, "start", 0);
 	sbuf_free(&at);
 	sbuf_free(&to);
 	sbuf_free(&who);
@@ -376,11 +448,15 @@ int main(int argc, char **argv)
 	err_set_command(z.cmd->name);
 	argc -= optind;
 	argv += optind;
-	optind = 1;
-	if (z.json)
-		z.out = stderr;
-
+	optind = 0;	/* 0, not 1: GNU getopt re-reads its ordering mode (permute) */
 	rc = z.cmd->fn(&z, argc, argv);
+	if (z.jf) {
+		json_z = NULL;
+		if (fclose(z.jf) == 0 && z.jlen)
+			fwrite(z.jbuf, 1, z.jlen, stdout);
+		free(z.jbuf);
+		z.jf = NULL;
+	}
 
 	/* results must have reached stdout: a full disk is a failure */
 	if (fflush(stdout) || ferror(stdout) || fclose(stdout))

@@ -50,6 +50,9 @@ struct zdt {
 	int bkfd;
 	struct zlock lock;
 	FILE *out;
+	FILE *jf;			/* --json document, buffered until the end */
+	char *jbuf;
+	size_t jlen;
 	unsigned comps;			/* components of this run (audit) */
 	char audit_snap[64];		/* snapshot of this run (audit) */
 	const char *user;		/* AR user of a rollback (audit) */

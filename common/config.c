@@ -40,6 +40,10 @@ static int global_key(struct config *cf, const char *k, const char *v, struct sb
 	} else if (!strcmp(k, "ar-server")) {
 		set_str(&cf->ar_server, v);
 	} else if (!strcmp(k, "compress")) {
+		uint64_t lvl;
+		if (strcmp(v, "none") && strcmp(v, "gzip") &&
+		    (strncmp(v, "gzip:", 5) || parse_u64(v + 5, 1, 9, &lvl)))
+			return sbuf_addf(why, "invalid compress '%s' (none, gzip or gzip:1..9)", v), -1;
 		set_str(&cf->compress, v);
 	} else if (!strcmp(k, "reserve")) {
 		if (parse_size(v, &cf->reserve))
@@ -66,7 +70,13 @@ static int section_key(struct config *cf, int c, const char *k, const char *v, s
 	} else if (!strcmp(k, "exclude")) {
 		cf->comp[c].exclude = xrealloc(cf->comp[c].exclude,
 			sizeof(char *) * (size_t)(cf->comp[c].nexclude + 1));
-		cf->comp[c].exclude[cf->comp[c].nexclude++] = xstrdup(v);
+		while (v[0] == '.' && v[1] == '/')
+			v += 2;
+		char *g = xstrdup(v);
+		size_t n = strlen(g);
+		while (n > 1 && g[n - 1] == '/')
+			g[--n] = '\0';
+		cf->comp[c].exclude[cf->comp[c].nexclude++] = g;
 	} else {
 		return sbuf_addf(why, "unknown key '%s' in section [%s]", k, component_name(c)), -1;
 	}

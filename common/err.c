@@ -14,6 +14,9 @@ static unsigned long nwarnings;
 static void (*hooks[8])(void);
 static int nhooks;
 static int exit_code;
+static char last[1024];
+
+const char *err_last_message(void) { return last[0] ? last : NULL; }
 
 int err_exit_code(void) { return exit_code; }
 void err_set_exit_code(int code) { exit_code = code; }
@@ -52,6 +55,17 @@ static void vreport(const char *prefix, int errnum, const char *fmt, va_list ap)
 		n += snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(errnum));
 	if (n >= (int)sizeof(msg))
 		n = sizeof(msg) - 1;
+	if (!prefix || strcmp(prefix, "warning: ")) {
+		const char *body = msg + 5 + (command ? strlen(command) + 2 : 0);
+		size_t bl = (size_t)n - (size_t)(body - msg);
+		if (bl >= sizeof(last))
+			bl = sizeof(last) - 1;
+		memcpy(last, body, bl);
+		last[bl] = '\0';
+		char *nl = strchr(last, '\n');	/* keep the message, not the hint */
+		if (nl)
+			*nl = '\0';
+	}
 	msg[n++] = '\n';
 	/* one write, so that lines of concurrent runs do not interleave */
 	if (write(STDERR_FILENO, msg, n) < 0) {

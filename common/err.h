@@ -59,6 +59,9 @@ void hint(const char *fmt, ...) ZDT_PRINTF(1, 2);
 void note(const char *fmt, ...) ZDT_PRINTF(1, 2);
 void verbose(const char *fmt, ...) ZDT_PRINTF(1, 2);
 
+/* The last error message printed (without the "zdt: COMMAND: " prefix). */
+const char *err_last_message(void);
+
 /* Number of warning() calls so far (reported in summaries). */
 unsigned long err_warnings(void);
 

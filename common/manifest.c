@@ -574,3 +574,20 @@ void mreader_release(struct mreader *r)
 	r->rbuf = NULL;
 	r->xs = NULL;
 }
+
+int manifest_check(int fd, char *err, size_t n)
+{
+	struct mreader r;
+	struct mentry e;
+	int rc;
+
+	mentry_init(&e);
+	rc = mreader_open(&r, fd);
+	while (rc >= 0 && (rc = mreader_next(&r, &e)) > 0)
+		;
+	if (rc < 0)
+		snprintf(err, n, "%s", r.err);
+	mreader_release(&r);
+	mentry_release(&e);
+	return rc < 0 ? -1 : 0;
+}

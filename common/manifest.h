@@ -128,6 +128,9 @@ void mwriter_release(struct mwriter *w);
 int mreader_open(struct mreader *r, int fd);
 int mreader_next(struct mreader *r, struct mentry *e);
 void mreader_release(struct mreader *r);
+/* reads a whole manifest from fd's current position: 0 intact, -1 damaged
+ * (err says where); the caller seeks back to read it again */
+int manifest_check(int fd, char *err, size_t n);
 void mheader_release(struct mheader *h);
 
 #endif

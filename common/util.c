@@ -280,7 +280,7 @@ const char *fmt_size(char *buf, size_t n, uint64_t bytes)
 		snprintf(buf, n, "%" PRIu64 " B", bytes);
 		return buf;
 	}
-	while (v >= 1024 && i < 4) {
+	while (v >= 1023.995 && i < 4) {	/* 1048575 B is "1.00 MiB", not "1024 KiB" */
 		v /= 1024;
 		i++;
 	}

@@ -136,7 +136,7 @@ int cmd_diff(struct zdt *z, int argc, char **argv)
 	rb_open(&r, z->bkfd);
 	if (z->json) {
 		d.j = &j;
-		json_init(&j, stdout);
+		json_init(&j, z->jf);
 		json_obj(&j, NULL);
 		json_str(&j, "command", "diff");
 		json_str(&j, "component", component_name(comp));

@@ -44,7 +44,7 @@ int cmd_list(struct zdt *z, int argc, char **argv)
 
 	if (z->json) {
 		struct json j;
-		json_init(&j, stdout);
+		json_init(&j, z->jf);
 		json_obj(&j, NULL);
 		json_str(&j, "command", "list");
 		json_bool(&j, "ok", 1);
@@ -68,7 +68,8 @@ int cmd_list(struct zdt *z, int argc, char **argv)
 		}
 		json_end(&j);
 		json_end(&j);
-	} else if (zdt_verbosity >= 1) {
+	} else {
+		/* the listing is the result: printed even with -q */
 		FILE *o = stdout;
 		if (n)
 			fprintf(o, "%-16s  %-19s  %-20s  %-20s  %8s  %10s  %10s  %s\n", "COMPONENT", "ID",

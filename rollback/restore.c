@@ -393,7 +393,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	struct json j, *jp = NULL;
 	if (z->json) {
 		jp = &j;
-		json_init(&j, stdout);
+		json_init(&j, z->jf);
 		json_obj(&j, NULL);
 		json_str(&j, "command", "rollback");
 		json_bool(&j, "dry_run", dry);

@@ -89,6 +89,9 @@ static int excluded(struct backup *b, const char *rel, const char *name)
 	return path_excluded(b->excl, b->nexcl, rel, name);
 }
 
+static struct hl *hl_find(struct backup *b, dev_t dev, ino_t ino);
+static void hl_add(struct backup *b, dev_t dev, ino_t ino, const char *path, XXH128_hash_t h);
+
 /* ---- first walk: count and estimate ----------------------------------- */
 
 static int count_cb(void *arg, struct walk_ent *e)
@@ -103,18 +106,38 @@ static int count_cb(void *arg, struct walk_ent *e)
 		b->nsockets++;
 		return 0;
 	}
-	b->est += space_estimate(st, strlen(e->rel));
 	if (S_ISREG(st->st_mode)) {
 		b->nfiles++;
+		if (st->st_nlink > 1) {	/* a hardlink group's data counts once */
+			struct hl *h = hl_find(b, st->st_dev, st->st_ino);
+			if (h && h->path) {
+				b->est += space_estimate(&(struct stat){ .st_mode = S_IFDIR }, strlen(e->rel));
+				return 0;
+			}
+			hl_add(b, st->st_dev, st->st_ino, "", (XXH128_hash_t){ 0, 0 });
+		}
+		b->est += space_estimate(st, strlen(e->rel));
 		b->total += (uint64_t)st->st_size;
 	} else if (S_ISDIR(st->st_mode)) {
+		b->est += space_estimate(st, strlen(e->rel));
 		b->ndirs++;
 	} else if (S_ISLNK(st->st_mode)) {
+		b->est += space_estimate(st, strlen(e->rel));
 		b->nlinks++;
 	} else {
+		b->est += space_estimate(st, strlen(e->rel));
 		b->nspecial++;
 	}
 	return 0;
+}
+
+static void hl_clear(struct backup *b)
+{
+	for (size_t i = 0; i < b->caphl; i++)
+		free(b->hl[i].path);
+	free(b->hl);
+	b->hl = NULL;
+	b->nhl = b->caphl = 0;
 }
 
 /* ---- second walk: archive and manifest -------------------------------- */
@@ -468,9 +491,7 @@ static void backup_release(struct backup *b)
 	if (b->ae)
 		archive_entry_free(b->ae);
 	mentry_release(&b->me);
-	for (size_t i = 0; i < b->caphl; i++)
-		free(b->hl[i].path);
-	free(b->hl);
+	hl_clear(b);
 	free(b->buf);
 	free(b->zeros);
 	for (int i = 0; i < b->nexcl; i++)
@@ -633,13 +654,17 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 
 	if (!b.dry) {
 		zdt_open_store(z);
-		unsigned removed;
-		if (store_remove_partials(z->bkfd, b.comp, &removed) < 0)
-			die_errno(ZDT_EFAIL, "cannot remove an interrupted backup in '%s/%s'",
-				  z->backup_dir, component_name(b.comp));
-		if (removed)
-			note("removed %u interrupted backup%s of %s", removed, removed > 1 ? "s" : "",
-			     component_name(b.comp));
+		/* the exclusive lock says no run holds them: leftovers of
+		 * interrupted backups of any component go now */
+		for (int c2 = 0; c2 < COMP_N; c2++) {
+			unsigned removed;
+			if (store_remove_partials(z->bkfd, c2, &removed) < 0)
+				die_errno(ZDT_EFAIL, "cannot remove an interrupted backup in '%s/%s'",
+					  z->backup_dir, component_name(c2));
+			if (removed)
+				note("removed %u interrupted backup%s of %s", removed, removed > 1 ? "s" : "",
+				     component_name(c2));
+		}
 	}
 
 	/* first walk: what will be stored, and does it fit */
@@ -679,7 +704,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 		}
 		if (z->json) {
 			struct json j;
-			json_init(&j, stdout);
+			json_init(&j, z->jf);
 			json_obj(&j, NULL);
 			json_str(&j, "command", "backup");
 			json_bool(&j, "ok", fits != 0);
@@ -704,6 +729,8 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	}
 	if (fits == 0)
 		space_refusal(&b, &sp);
+
+	hl_clear(&b);	/* the first walk's hardlink table */
 
 	/* second walk: write ID.partial */
 	int compfd = store_comp_dir(z->bkfd, b.comp, 1);
@@ -792,7 +819,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			b.changed, b.changed > 1 ? "s" : "");
 	if (z->json) {
 		struct json j;
-		json_init(&j, stdout);
+		json_init(&j, z->jf);
 		json_obj(&j, NULL);
 		json_str(&j, "command", "backup");
 		json_bool(&j, "ok", 1);

@@ -126,6 +126,16 @@ static int verify_one(struct vstate *v, int bkfd)
 		report(v, aname, -1, "archive is %" PRIu64 " bytes, %" PRIu64 " were written (%s)",
 		       (uint64_t)st.st_size, si->archive_bytes,
 		       (uint64_t)st.st_size < si->archive_bytes ? "truncated" : "grown");
+	char merr[512];
+	if (manifest_check(mfd, merr, sizeof(merr)) < 0) {
+		/* without a sound manifest there is nothing to compare with */
+		report(v, SNAP_MANIFEST, -1, "damaged: %s", merr);
+		goto out;
+	}
+	if (lseek(mfd, 0, SEEK_SET) < 0) {
+		report(v, SNAP_MANIFEST, -1, "cannot read: %s", strerror(errno));
+		goto out;
+	}
 	mopen = mreader_open(&mr, mfd);
 	if (mopen < 0) {
 		report(v, SNAP_MANIFEST, -1, "damaged: %s", mr.err);
@@ -272,7 +282,7 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 	struct json j, *jp = NULL;
 	if (z->json) {
 		jp = &j;
-		json_init(&j, stdout);
+		json_init(&j, z->jf);
 		json_obj(&j, NULL);
 		json_str(&j, "command", "verify");
 		json_arr(&j, "snapshots");
