@@ -317,7 +317,7 @@ struct archive *areader_open(int fd)
 		die(ZDT_EFAIL, "out of memory");
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_gzip(a);
-	if (archive_read_open_fd(a, fd, 1u << 20) != ARCHIVE_OK)
+	if (archive_read_open_fd(a, fd, 64u << 10) != ARCHIVE_OK)
 		return a;	/* the caller reports archive_error_string() */
 	return a;
 }

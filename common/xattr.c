@@ -4,6 +4,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -47,16 +51,60 @@ static int decode_acl(struct archive_entry *entry, int type, const unsigned char
 	return 0;
 }
 
+/* the attribute calls on an open file, or on a path without following
+ * its last component (lgetxattr on /proc/self/fd/N/NAME) */
+struct xsrc {
+	int fd;
+	const char *path;
+};
+
+static ssize_t x_list(const struct xsrc *x, char *buf, size_t n)
+{
+	return x->path ? llistxattr(x->path, buf, n) : flistxattr(x->fd, buf, n);
+}
+
+static ssize_t x_get(const struct xsrc *x, const char *name, void *buf, size_t n)
+{
+	return x->path ? lgetxattr(x->path, name, buf, n) : fgetxattr(x->fd, name, buf, n);
+}
+
+static int read_xattrs(const struct xsrc *x, struct archive_entry *entry);
+
 int xattr_read_fd(int fd, struct archive_entry *entry)
 {
+	struct xsrc x = { fd, NULL };
+
+	return read_xattrs(&x, entry);
+}
+
+int xattr_read_at(int dfd, const char *name, struct archive_entry *entry)
+{
+	char path[64 + NAME_MAX];
+	struct xsrc x = { -1, path };
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
+	int rc = read_xattrs(&x, entry);
+	if (rc < 0 && errno == ENOENT && access("/proc/self/fd", F_OK) < 0) {
+		/* no /proc: open the file instead */
+		int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		rc = xattr_read_fd(fd, entry);
+		close(fd);
+	}
+	return rc;
+}
+
+static int read_xattrs(const struct xsrc *x, struct archive_entry *entry)
+{
 	char small[1024], *names = small;
-	ssize_t n = flistxattr(fd, small, sizeof(small));
+	ssize_t n = x_list(x, small, sizeof(small));
 
 	if (n < 0 && errno == ERANGE) {
-		n = flistxattr(fd, NULL, 0);
+		n = x_list(x, NULL, 0);
 		if (n > 0) {
 			names = xmalloc((size_t)n);
-			n = flistxattr(fd, names, (size_t)n);
+			n = x_list(x, names, (size_t)n);
 		}
 	}
 	if (n < 0) {
@@ -69,12 +117,12 @@ int xattr_read_fd(int fd, struct archive_entry *entry)
 	int rc = 0;
 	for (char *p = names; p < names + n; p += strlen(p) + 1) {
 		unsigned char *val = vbuf;
-		ssize_t vn = fgetxattr(fd, p, vbuf, sizeof(vbuf));
+		ssize_t vn = x_get(x, p, vbuf, sizeof(vbuf));
 		if (vn < 0 && errno == ERANGE) {
-			vn = fgetxattr(fd, p, NULL, 0);
+			vn = x_get(x, p, NULL, 0);
 			if (vn >= 0) {
 				val = xmalloc((size_t)vn + 1);
-				vn = fgetxattr(fd, p, val, (size_t)vn);
+				vn = x_get(x, p, val, (size_t)vn);
 			}
 		}
 		if (vn < 0) {

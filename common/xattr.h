@@ -21,6 +21,9 @@ struct archive_entry;
 
 /* 0, or -1 with errno; attributes that vanish while read are skipped */
 int xattr_read_fd(int fd, struct archive_entry *entry);
+/* the same for NAME in folder dfd, not following a symlink, without opening
+ * it (through /proc/self/fd; falls back to opening it) */
+int xattr_read_at(int dfd, const char *name, struct archive_entry *entry);
 uint64_t xattr_digest(struct archive_entry *entry, int *has);
 /* Makes fd's attributes and ACLs those of entry: sets them and removes the
  * others.  0, or -1 with errno. */

@@ -49,6 +49,49 @@ static const char *snapname(struct rbctx *r)
 	return buf;
 }
 
+/* ---- the files a plan rewrites (hardlinks to them must follow) ---------- */
+
+static uint64_t phash(const char *p)
+{
+	uint64_t h = XXH3_64bits(p, strlen(p));
+
+	return h ? h : 1;	/* 0 marks an empty slot */
+}
+
+static int rw_has(const struct rbctx *r, uint64_t h)
+{
+	if (!r->caprw)
+		return 0;
+	for (size_t i = h & (r->caprw - 1);; i = (i + 1) & (r->caprw - 1)) {
+		if (!r->rewritten[i])
+			return 0;
+		if (r->rewritten[i] == h)
+			return 1;
+	}
+}
+
+static void rw_add(struct rbctx *r, uint64_t h)
+{
+	if ((r->nrw + 1) * 2 > r->caprw) {
+		uint64_t *old = r->rewritten;
+		size_t oldcap = r->caprw;
+		r->caprw = oldcap ? oldcap * 2 : 256;
+		r->rewritten = xcalloc(r->caprw, sizeof(uint64_t));
+		r->nrw = 0;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i])
+				rw_add(r, old[i]);
+		free(old);
+	}
+	if (rw_has(r, h))
+		return;
+	size_t i = h & (r->caprw - 1);
+	while (r->rewritten[i])
+		i = (i + 1) & (r->caprw - 1);
+	r->rewritten[i] = h;
+	r->nrw++;
+}
+
 /* ---- manifest cursor --------------------------------------------------- */
 
 static void m_next(struct rbctx *r)
@@ -204,6 +247,8 @@ push:
 	r->root = xstrdup(r->h.source);
 	r->need = xcalloc((size_t)(r->entries / 8 + 1), 1);
 	r->differs = xcalloc((size_t)(r->entries / 8 + 1), 1);
+	r->xdiff = xcalloc((size_t)(r->entries / 8 + 1), 1);
+	r->dirty = xcalloc((size_t)(r->entries / 8 + 1), 1);
 	r->buf = xmalloc(RB_BUF);
 	r->zeros = xcalloc(1, MEMBER_ZBUF);
 	r->scratch = archive_entry_new();
@@ -221,6 +266,10 @@ void rb_close(struct rbctx *r)
 		archive_entry_free(r->scratch);
 	free(r->need);
 	free(r->differs);
+	free(r->xdiff);
+	free(r->dirty);
+	free(r->rewritten);
+	free(r->dstack);
 	free(r->buf);
 	free(r->zeros);
 	free(r->root);
@@ -317,19 +366,14 @@ static int mtime_eq(const struct stat *st, const struct mentry *m)
 /* xattr digest of a live file through its folder, without opening it */
 static int live_xattr(struct rbctx *r, int dfd, const char *name, int fd, uint64_t *d)
 {
-	int has, own = 0;
+	int has;
 
-	if (fd < 0) {
-		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
-			return 0;
-		own = 1;
-	}
 	archive_entry_clear(r->scratch);
-	xattr_read_fd(fd, r->scratch);
+	if (fd >= 0)
+		xattr_read_fd(fd, r->scratch);
+	else
+		xattr_read_at(dfd, name, r->scratch);
 	*d = xattr_digest(r->scratch, &has);
-	if (own)
-		close(fd);
 	return has;
 }
 
@@ -345,10 +389,19 @@ static unsigned meta_diff(struct rbctx *r, const struct mentry *m, const struct 
 	if (!mtime_eq(st, m))
 		ch |= CH_MTIME;
 	if (m->type == M_FILE || m->type == M_DIR) {
+		if (r->mode == RB_APPLY && m->type == M_FILE) {
+			/* the plan read them a moment ago: one read per file */
+			if (bit(r->xdiff, r->ord))
+				ch |= CH_XATTR;
+			return ch;
+		}
 		uint64_t d = 0;
 		int has = live_xattr(r, dfd, name, fd, &d);
-		if (has != m->has_xattr || (has && d != m->xattr))
+		if (has != m->has_xattr || (has && d != m->xattr)) {
 			ch |= CH_XATTR;
+			if (r->mode == RB_PLAN)
+				setbit(r->xdiff, r->ord);
+		}
 	}
 	return ch;
 }
@@ -401,6 +454,8 @@ static unsigned compare(struct rbctx *r, int dfd, const char *name, const struct
 		struct stat ts;
 		if (target_stat(r, m->target.buf, &ts) < 0 || ts.st_dev != st->st_dev || ts.st_ino != st->st_ino)
 			ch |= CH_LINK;
+		else if (r->mode == RB_PLAN && rw_has(r, phash(m->target.buf)))
+			ch |= CH_LINK;	/* linked now, but its first path gets a new inode */
 		return ch;
 	}
 	case M_FILE:
@@ -517,6 +572,22 @@ static int set_meta_at(struct rbctx *r, int dfd, const char *name, const struct 
 	return set_times_at(dfd, name, m);
 }
 
+/*
+ * tmp takes name's place atomically.  An exchange then an unlink rather
+ * than a rename over name: ext4 flushes a file renamed over another one
+ * (auto_da_alloc), which costs about a millisecond per file, and
+ * durability here comes from the syncfs at the end, with the journal kept
+ * until it is done.
+ */
+static int replace_name(int dfd, const char *tmp, const char *name)
+{
+	if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) == 0)
+		return unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT ? -1 : 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOENT)
+		return -1;
+	return renameat(dfd, tmp, dfd, name);
+}
+
 /* writes the current entry's file from the archive as tmp (or name when
  * nothing is there), verifies it, sets its metadata */
 static void write_file(struct rbctx *r, int dfd, const char *name, const char *rel, int replace)
@@ -584,7 +655,7 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 		apply_fail(r, "set the metadata of", rel);
 	if (close(fd) < 0)
 		apply_fail(r, "write", rel);
-	if (replace && renameat(dfd, tmp, dfd, name) < 0)
+	if (replace && replace_name(dfd, tmp, name) < 0)
 		apply_fail(r, "replace", rel);
 	cleanup_forget(h);
 }
@@ -670,6 +741,14 @@ static void note_change(struct rbctx *r, unsigned ch, const char *rel, const str
 {
 	if (!ch)
 		return;
+	if (r->mode == RB_PLAN) {
+		/* the folders above a change are walked when applying; the
+		 * others are skipped whole */
+		for (size_t k = r->ndstack; k-- > 0 && !bit(r->dirty, r->dstack[k]);)
+			setbit(r->dirty, r->dstack[k]);
+		if (m && m->type == M_DIR)
+			setbit(r->dirty, r->ord);
+	}
 	r->n_changes++;
 	if (ch & CH_ADDED)
 		r->n_remove++;
@@ -682,6 +761,7 @@ static void note_change(struct rbctx *r, unsigned ch, const char *rel, const str
 	if (r->mode == RB_PLAN && m) {
 		int writes = m->type == M_FILE && (ch & (CH_REMOVED | CH_TYPE | CH_CONTENT));
 		if (writes) {
+			rw_add(r, phash(m->path.buf));
 			r->bytes_write += m->size;
 			if (m->size > r->max_file)
 				r->max_file = m->size;
@@ -726,8 +806,14 @@ static void enter_dir(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 			apply_fail(r, "open the folder", rel->buf);
 		created = 1;
 	}
+	if (r->ndstack == r->capdstack) {
+		r->capdstack = r->capdstack ? r->capdstack * 2 : 64;
+		r->dstack = xrealloc(r->dstack, r->capdstack * sizeof(*r->dstack));
+	}
+	r->dstack[r->ndstack++] = r->ord;
 	m_next(r);
 	merge_dir(r, fd, rel);
+	r->ndstack--;
 	if (r->mode == RB_APPLY) {
 		struct stat now;
 		if (fstat(fd, &now) < 0)
@@ -790,6 +876,10 @@ static void both(struct rbctx *r, int dfd, const char *name, struct sbuf *rel, i
 	}
 	if (sc == SC_ANCESTOR && r->m.type != M_DIR) {
 		m_skip_subtree(r);	/* --path below a non-folder: not in the snapshot */
+		return;
+	}
+	if (r->mode == RB_APPLY && r->m.type == M_DIR && S_ISDIR(st.st_mode) && !bit(r->dirty, r->ord)) {
+		m_skip_subtree(r);	/* the plan found nothing to do in there */
 		return;
 	}
 	unsigned ch = compare(r, dfd, name, &st);

@@ -74,6 +74,12 @@ struct rbctx {
 	/* two bits per manifest entry */
 	unsigned char *need;	/* the plan needs the archive member */
 	unsigned char *differs;	/* --checksum: content differs */
+	unsigned char *xdiff;	/* attributes differ (found by the plan) */
+	unsigned char *dirty;	/* folders holding a change, at any depth */
+	uint64_t *dstack;	/* ordinals of the folders being walked */
+	size_t ndstack, capdstack;
+	uint64_t *rewritten;	/* set of path hashes of files the plan rewrites */
+	size_t nrw, caprw;
 	int mode;
 	int is_root;
 	/* results of the last merge */

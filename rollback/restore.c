@@ -415,7 +415,10 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			json_arr(&j, "plan");
 		}
 		run.verbose_plan = dry;
+		double p0 = now_mono();
 		rb_merge(r, RB_PLAN);
+		verbose("%s: plan: %" PRIu64 " changes, %" PRIu64 " archive members needed, %.2f s",
+			component_name(r->comp), r->n_changes, r->n_need, now_mono() - p0);
 		if (jp && dry) {
 			json_end(&j);
 			json_u64(&j, "rewrite", r->n_rewrite);
@@ -445,8 +448,11 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				 component_name(r->comp), r->root, fmt_size(s1, sizeof(s1), need),
 				 fmt_size(s2, sizeof(s2), avail));
 		}
-		if (r->n_need)
+		if (r->n_need) {
+			p0 = now_mono();
 			rb_verify_needed(r);
+			verbose("%s: needed members checked, %.2f s", component_name(r->comp), now_mono() - p0);
+		}
 	}
 	if (dry) {
 		if (jp) {
@@ -471,10 +477,14 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		snprintf(z->audit_snap, sizeof(z->audit_snap), "%s", r->si.id);
 		if (r->n_changes || r->si.state == SNAP_ROLLBACK_INTERRUPTED) {
 			journal_write(z, r);
+			double p0 = now_mono();
 			rb_merge(r, RB_APPLY);
+			verbose("%s: applied, %.2f s", component_name(r->comp), now_mono() - p0);
+			p0 = now_mono();
 			if (syncfs(r->rootfd) < 0)
 				die_errno(ZDT_EFAIL, "cannot flush the restored files of '%s' to disk; run the rollback again",
 					  r->root);
+			verbose("%s: syncfs, %.2f s", component_name(r->comp), now_mono() - p0);
 			journal_clear(z, r->comp);
 		} else {
 			r->n_rewrite = r->n_create = r->n_remove = r->n_meta = 0;
