@@ -6,7 +6,12 @@
 #   backup --compress none   vs  tar -cf + sync of the archive (durable, as zdt)
 #   backup --compress gzip   vs  tar -cf - | pigz -6 (both cores), and sizes
 #   verify                   vs  xxhsum -H2 over every file of the tree
+#   rollback (5% mutated)    vs  rsync -aH --delete from a pristine copy
+#   rollback --checksum      vs  rsync -aHc --delete
+#   rollback into nothing    vs  bsdtar -xpf, and tar -xf, into an empty folder
 #
+# zdt makes its results durable (fsync/syncfs); the baselines do not, except
+# tar_cf_sync.
 # Wall time is the median of RUNS counted runs after one warm-up run each
 # (page cache warm); peak RSS is the largest process's, from GNU time.
 # SCALE: tiny small medium many (default medium).  Needs: tar pigz xxhsum time.
@@ -74,12 +79,35 @@ rm -rf "$bk"
 pair zdt_verify "$zdt -q -b $bk verify -c AR" \
      xxhsum_tree "cd $tree && find . -type f -print0 | xargs -0 -n 2000 xxhsum -H2"
 
+# rollback: the snapshot of the pristine tree, a mutated master copy, and
+# before each timed run the tree (zdt) or a copy (rsync) put back in the
+# mutated state; rsync gets a pristine extracted copy as its source
+pristine=$work/pristine
+cp -a --sparse=always "$tree" "$pristine"
+"$top/scripts/mutate-tree" "$tree" 5 42 >/dev/null
+cp -a --sparse=always "$tree" "$work/mutated"
+mut="rm -rf $tree && cp -a --sparse=always $work/mutated $tree"
+rmut="rm -rf $work/r && cp -a --sparse=always $work/mutated $work/r"
+pair zdt_rollback "$zdt -q -b $bk rollback -c AR" \
+     rsync_delete "rsync -aH --delete $pristine/ $work/r/" "$mut" "$rmut"
+pair zdt_rollback_checksum "$zdt -q -b $bk rollback -c AR --checksum" \
+     rsync_delete_c "rsync -aHc --delete $pristine/ $work/r/" "$mut" "$rmut"
+pair zdt_rollback_full "$zdt -q -b $bk rollback -c AR" \
+     bsdtar_xpf "bsdtar -xpf $bk/AR/*/archive.tar -C $work/x" \
+     "rm -rf $tree" "rm -rf $work/x && mkdir $work/x"
+pair zdt_rollback_full2 "$zdt -q -b $bk rollback -c AR" \
+     tar_xf "tar -xf $bk/AR/*/archive.tar -C $work/x 2>/dev/null" \
+     "rm -rf $tree" "rm -rf $work/x && mkdir $work/x"
+rm -rf "$work/r" "$work/x" "$work/mutated"
+
 ratio() { awk -v a="${W[$1]}" -v b="${W[$2]}" 'BEGIN {printf "%.2f", a / b}'; }
 {
 	echo "# zdt bench: scale $scale ($files files, $((bytes / 1000000)) MB), $runs runs, $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "# $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(df -T "$work" | awk 'NR==2 {print $2}') scratch"
 	printf '%-18s %8s %9s  %-14s %8s %9s  %6s\n' operation zdt_s zdt_MiB baseline base_s base_MiB ratio
-	for p in "zdt_backup_none tar_cf_sync" "zdt_backup_gzip tar_pigz" "zdt_verify xxhsum_tree"; do
+	for p in "zdt_backup_none tar_cf_sync" "zdt_backup_gzip tar_pigz" "zdt_verify xxhsum_tree" \
+		"zdt_rollback rsync_delete" "zdt_rollback_checksum rsync_delete_c" \
+		"zdt_rollback_full bsdtar_xpf" "zdt_rollback_full2 tar_xf"; do
 		set -- $p
 		printf '%-18s %8.2f %9.1f  %-14s %8.2f %9.1f  %6s\n' "${1#zdt_}" "${W[$1]}" \
 			"$(awk -v k="${R[$1]}" 'BEGIN {print k/1024}')" "$2" "${W[$2]}" \

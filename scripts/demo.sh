@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh - what zdt does, on a generated install tree, in a scratch folder:
-# backup (uncompressed and gzip), list, verify, then a damaged archive that
+# backup (uncompressed and gzip), list, verify, a simulated upgrade, diff,
+# rollback, the proof that the tree is back, then a damaged archive that
 # verify catches.  KEEP=1 keeps the scratch folder; SCALE=tiny|small|medium.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +29,33 @@ run "$zdt" -b "$work/zdt_backup" verify
 say "the manifest is plain text (first lines)"
 snap=$(ls -d "$work"/zdt_backup/AR/*/ | head -n 1)
 head -n 12 "$snap/manifest"
+
+say "simulate an upgrade (rewrites, deletes, adds, chmods, a folder replaced by a symlink...)"
+cp -a --sparse=always "$work/ARSystem" "$work/pristine"
+run "$top/scripts/mutate-tree" "$work/ARSystem" 5 42
+
+say "what the upgrade changed (diff exits 1 when there are differences)"
+set +e
+"$zdt" -b "$work/zdt_backup" diff -c AR > "$work/diff.txt" 2>&1
+echo "diff exit code: $?"
+set -e
+head -n 15 "$work/diff.txt"
+echo "... $(wc -l < "$work/diff.txt") lines in all"
+
+say "roll back to the uncompressed snapshot (the newest is the gzip one)"
+first=$(basename "$(ls -d "$work"/zdt_backup/AR/*/ | head -n 1)")
+printf '$ %s\n' "zdt rollback -c AR --snapshot $first --dry-run | head"
+"$zdt" -b "$work/zdt_backup" rollback -c AR --snapshot "$first" --dry-run 2>&1 | head -n 8
+run "$zdt" -b "$work/zdt_backup" rollback -c AR --snapshot "$first"
+
+say "the install folder equals the tree before the upgrade"
+if [ "$("$top/tests/treesum.sh" "$work/pristine")" = "$("$top/tests/treesum.sh" "$work/ARSystem")" ] &&
+   "$zdt" -b "$work/zdt_backup" diff -c AR --snapshot "$first" --checksum; then
+	echo "identical: paths, types, contents, modes, owners, mtimes, links, hardlinks, xattrs, ACLs, holes"
+else
+	echo "DIFFERENT" >&2
+	exit 1
+fi
 
 say "damage one byte of conf/ar.cfg inside the uncompressed archive: verify says where"
 off=$(awk '$10 == "conf/ar.cfg" { print $8 }' "$snap/manifest")
