@@ -36,6 +36,7 @@ static const struct zdt_cmd commands[] = {
 	{ "verify", cmd_verify, CMD_SHARED, "check snapshots against their manifests", verify_usage },
 	{ "diff", cmd_diff, CMD_SHARED, "show what changed since a snapshot", diff_usage },
 	{ "rollback", cmd_rollback, CMD_EXCLUSIVE, "restore install folders to a snapshot", rollback_usage },
+	{ "cleanup", cmd_cleanup, CMD_EXCLUSIVE, "delete snapshots by policy (for cron)", cleanup_usage },
 	{ "help", cmd_help, 0, "show the help of a command", help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -322,7 +323,7 @@ static void audit_line(struct zdt *z, const char *event, int code)
 		uid_name(getuid(), pw, sizeof(pw));
 		who = pw;
 	}
-	sbuf_addf(&sb, "%s pid=%ld uid=%ld user=", fmt_time(t, sizeof(t), time(NULL)),
+	sbuf_addf(&sb, "%s pid=%ld uid=%ld user=", fmt_time(t, sizeof(t), zdt_now()),
 		  (long)getpid(), (long)getuid());
 	esc_path(&sb, who && *who ? who : "-");
 	sbuf_addf(&sb, " command=%s components=", z->cmd->name);
@@ -394,12 +395,13 @@ void zdt_open_store(struct zdt *z)
 		struct sbuf cl = SBUF_INIT;
 		sbuf_addf(&cl, "zdt %s", z->cmd->name);
 		int rc = lock_take(&z->lock, z->bkfd, (flags & CMD_EXCLUSIVE) ? LOCK_EXCLUSIVE : LOCK_SHARED,
-				   0, cl.buf, &who);
+				   z->lock_wait, cl.buf, &who);
 		sbuf_free(&cl);
 		if (rc < 0)
 			die_errno(ZDT_EFAIL, "cannot lock the backup folder: '%s/%s'", z->backup_dir, LOCK_FILE);
 		if (rc > 0)
-			die_hint(ZDT_EREFUSED, "wait for it to finish; zdt never breaks another run's lock",
+			die_hint(ZDT_EREFUSED, z->lock_wait > 0 ? "it still held the lock when --wait ran out; zdt never breaks another run's lock"
+				 : "wait for it to finish (cleanup: --wait SECONDS); zdt never breaks another run's lock",
 				 "backup folder '%s' is in use by %s", z->backup_dir, who.buf);
 	}
 	audit_line(z, "start", 0);

@@ -57,6 +57,7 @@ struct zdt {
 	char audit_snap[64];		/* snapshot of this run (audit) */
 	const char *user;		/* AR user of a rollback (audit) */
 	int must_exist;			/* CMD_EXCLUSIVE, but do not create the folder */
+	double lock_wait;		/* seconds to wait for another run's lock */
 };
 
 enum {
@@ -98,7 +99,9 @@ int cmd_list(struct zdt *z, int argc, char **argv);
 int cmd_verify(struct zdt *z, int argc, char **argv);
 int cmd_rollback(struct zdt *z, int argc, char **argv);
 int cmd_diff(struct zdt *z, int argc, char **argv);
+int cmd_cleanup(struct zdt *z, int argc, char **argv);
 
-extern const char backup_usage[], list_usage[], verify_usage[], rollback_usage[], diff_usage[];
+extern const char backup_usage[], list_usage[], verify_usage[], rollback_usage[], diff_usage[],
+	cleanup_usage[];
 
 #endif

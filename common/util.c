@@ -317,3 +317,14 @@ double now_mono(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+time_t zdt_now(void)
+{
+#ifdef ZDT_TESTING
+	const char *t = getenv("ZDT_TEST_NOW");
+	uint64_t v;
+	if (t && !parse_u64(t, 0, INT64_MAX, &v))
+		return (time_t)v;
+#endif
+	return time(NULL);
+}

@@ -64,6 +64,10 @@ const char *fmt_time(char *buf, size_t n, time_t t);
 /* Parses the form fmt_time() writes; -1 if malformed. */
 int parse_time(const char *s, time_t *out);
 
+/* the wall clock; test builds (-DZDT_TESTING) take it from $ZDT_TEST_NOW
+ * (seconds since the epoch) when set, so that ages can be tested */
+time_t zdt_now(void);
+
 /* monotonic seconds, for elapsed times and rates */
 double now_mono(void);
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "../common/archive_io.h"
@@ -599,14 +600,16 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	const void *buf;
 	size_t n;
 	la_int64_t off;
-	uint64_t pos = 0;
+	uint64_t pos = 0, last_end = 0;
 	int rc, h = -1;
 
 	if (replace) {
 		tmpname(r, tmp, sizeof(tmp));
 		out = tmp;
 	}
-	int fd = openat(dfd, out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* created with its final permission bits (the umask is 0 while
+	 * applying): no fchmod unless setuid/setgid/sticky or an ACL needs it */
+	int fd = openat(dfd, out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m->mode & 0777);
 	if (fd < 0)
 		apply_fail(r, "create", rel);
 	h = cleanup_register(dfd, out);
@@ -629,6 +632,7 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 			done += (size_t)w;
 		}
 		pos = (uint64_t)off + n;
+		last_end = pos;
 		progress_add(&r->prog, n);
 		check_signal();
 	}
@@ -648,10 +652,16 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; %s",
 		    rel, snapname(r), replace ? "the live file was left as it was" : "nothing was written there");
 	}
-	if (ftruncate(fd, (off_t)m->size) < 0)
+	if (last_end < m->size && ftruncate(fd, (off_t)m->size) < 0)	/* a trailing hole */
 		apply_fail(r, "write", rel);
-	/* e also strips attributes inherited from a default ACL */
-	if (set_meta_fd(r, fd, m, e) < 0)
+	if (m->size >= (1u << 20))	/* start write-back now; syncfs waits for it at the end */
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	int chown_needed = r->is_root && (m->uid != r->euid || m->gid != r->egid);
+	int xattrs = m->has_xattr || r->parent_dacl;	/* e also strips inherited ACLs */
+	if ((chown_needed && fchown(fd, (uid_t)m->uid, (gid_t)m->gid) < 0) ||
+	    (xattrs && xattr_apply_fd(fd, e) < 0) ||
+	    (((m->mode & 07000) || xattrs) && fchmod(fd, m->mode) < 0) ||
+	    set_times_fd(fd, m) < 0)
 		apply_fail(r, "set the metadata of", rel);
 	if (close(fd) < 0)
 		apply_fail(r, "write", rel);
@@ -943,6 +953,9 @@ static void merge_dir(struct rbctx *r, int dfd, struct sbuf *rel)
 	size_t i = 0, base = rel->len;
 	char *dirpath = xstrdup(rel->buf);
 
+	int saved_dacl = r->parent_dacl;
+	if (r->mode == RB_APPLY && dfd >= 0)	/* new files here inherit this ACL */
+		r->parent_dacl = fgetxattr(dfd, "system.posix_acl_default", NULL, 0) >= 0;
 	memset(&dl, 0, sizeof(dl));
 	if (dfd >= 0 && dirlist_read(dfd, &dl) < 0) {
 		if (r->mode == RB_APPLY)
@@ -988,6 +1001,7 @@ static void merge_dir(struct rbctx *r, int dfd, struct sbuf *rel)
 		rel->buf[base] = '\0';
 	free(dirpath);
 	dirlist_release(&dl);
+	r->parent_dacl = saved_dacl;
 }
 
 void rb_merge(struct rbctx *r, int mode)
@@ -1010,7 +1024,11 @@ void rb_merge(struct rbctx *r, int mode)
 	sbuf_free(&at);
 	sbuf_free(&to);
 	open_manifest(r);
+	mode_t old_umask = 0;
 	if (mode == RB_APPLY) {
+		old_umask = umask(0);
+		r->euid = geteuid();
+		r->egid = getegid();
 		a_open(r);
 		progress_start(&r->prog, progress_enabled(r->z->progress), "rollback", r->bytes_write);
 	}
@@ -1035,6 +1053,7 @@ void rb_merge(struct rbctx *r, int mode)
 	if (mode == RB_APPLY) {
 		progress_end(&r->prog);
 		a_close(r);
+		umask(old_umask);
 	}
 	sbuf_free(&rel);
 }

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "../common/manifest.h"
 #include "../common/progress.h"
@@ -82,6 +83,9 @@ struct rbctx {
 	size_t nrw, caprw;
 	int mode;
 	int is_root;
+	uid_t euid;
+	gid_t egid;
+	int parent_dacl;	/* the folder being applied has a default ACL */
 	/* results of the last merge */
 	uint64_t n_changes, n_rewrite, n_create, n_remove, n_meta;
 	uint64_t bytes_write, bytes_freed, max_file, n_need;

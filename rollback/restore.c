@@ -209,7 +209,7 @@ static void journal_write(struct zdt *z, struct rbctx *r)
 	char t[32];
 
 	sbuf_addf(&sb, "zdt-rollback-journal 1\nstarted=%s\npid=%ld\ncomponent=%s\nsnapshot=%s\n",
-		  fmt_time(t, sizeof(t), time(NULL)), (long)getpid(), component_name(r->comp), r->si.id);
+		  fmt_time(t, sizeof(t), zdt_now()), (long)getpid(), component_name(r->comp), r->si.id);
 	sbuf_adds(&sb, "target=");
 	esc_path(&sb, r->root);
 	sbuf_addc(&sb, '\n');

@@ -736,7 +736,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	int compfd = store_comp_dir(z->bkfd, b.comp, 1);
 	if (compfd < 0)
 		die_errno(ZDT_EFAIL, "cannot create '%s/%s'", z->backup_dir, component_name(b.comp));
-	time_t created = time(NULL);
+	time_t created = zdt_now();
 	char id[SNAP_ID_MAX], partial[SNAP_ID_MAX + 16];
 	if (store_new_id(compfd, created, id) < 0)
 		die_errno(ZDT_EFAIL, "cannot choose a snapshot ID in '%s/%s'", z->backup_dir, component_name(b.comp));
