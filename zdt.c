@@ -188,10 +188,15 @@ int zdt_getopt(struct zdt *z, int argc, char **argv, const char *shortopts,
 			exit(0);
 		}
 		if (c == '?' || c == ':') {
-			const char *opt = argv[optind - 1 >= prev ? optind - 1 : prev];
-			char shortname[3] = { '-', (char)optopt, 0 };
-			if (optopt && (!opt || opt[0] != '-' || opt[1] == '-' || strlen(opt) > 2))
-				opt = optopt ? shortname : opt;
+			/* a short option is named from optopt; a long one (optopt 0
+			 * or its value >= 256) from the argument getopt stopped at */
+			char name[128];
+			const char *arg = argv[optind - 1 >= prev ? optind - 1 : prev];
+			if (optopt > 0 && optopt < 256)
+				snprintf(name, sizeof(name), "-%c", optopt);
+			else
+				snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg ? arg : "?", "="), arg ? arg : "?");
+			const char *opt = name;
 			if (c == ':')
 				zdt_usage_error(z, "option '%s' needs a value", opt);
 			zdt_usage_error(z, "unknown option '%s'", opt);

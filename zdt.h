@@ -54,7 +54,7 @@ struct zdt {
 	char *jbuf;
 	size_t jlen;
 	unsigned comps;			/* components of this run (audit) */
-	char audit_snap[64];		/* snapshot of this run (audit) */
+	char audit_snap[160];		/* snapshot(s) of this run (audit) */
 	const char *user;		/* AR user of a rollback (audit) */
 	int must_exist;			/* CMD_EXCLUSIVE, but do not create the folder */
 	double lock_wait;		/* seconds to wait for another run's lock */

@@ -56,9 +56,9 @@ static int remove_snapshot(struct zdt *z, const struct snapinfo *si)
 
 	if (cfd < 0)
 		return -1;
-	snprintf(name, sizeof(name), "%s%s", si->id, si->state == SNAP_PARTIAL ? PARTIAL_SUFFIX : "");
+	snprintf(name, sizeof(name), "%s%s", si->id, si->named_partial ? PARTIAL_SUFFIX : "");
 	snprintf(partial, sizeof(partial), "%s%s", si->id, PARTIAL_SUFFIX);
-	if (si->state != SNAP_PARTIAL) {
+	if (!si->named_partial) {
 		/* out of the complete set first, durably */
 		if (renameat(cfd, name, cfd, partial) < 0 || fsync(cfd) < 0)
 			rc = -1;
@@ -124,6 +124,37 @@ int cmd_cleanup(struct zdt *z, int argc, char **argv)
 	z->comps = mask;
 	z->must_exist = 1;
 	z->lock_wait = (double)wait_s;
+	if (z->backup_dir) {
+		/* from cron before the first backup: nothing to do, no error mail */
+		struct sbuf at = SBUF_INIT, to = SBUF_INIT;
+		int fd = open_dir_nofollow(z->backup_dir, 0, &at, &to);
+		int missing = fd < 0 && errno == ENOENT;
+		if (fd >= 0)
+			close(fd);
+		sbuf_free(&at);
+		sbuf_free(&to);
+		if (missing) {
+			verbose("no backup folder '%s' yet: nothing to clean up", z->backup_dir);
+			if (z->json) {
+				struct json j;
+				json_init(&j, z->jf);
+				json_obj(&j, NULL);
+				json_str(&j, "command", "cleanup");
+				json_bool(&j, "ok", 1);
+				json_bool(&j, "dry_run", dry);
+				json_arr(&j, "removed");
+				json_end(&j);
+				json_arr(&j, "kept");
+				json_end(&j);
+				json_u64(&j, "removed_count", 0);
+				json_u64(&j, "leftovers_removed", 0);
+				json_u64(&j, "kept_count", 0);
+				json_u64(&j, "freed_bytes", 0);
+				json_end(&j);
+			}
+			return 0;
+		}
+	}
 	zdt_open_store(z);
 
 	struct snapinfo *v;

@@ -218,6 +218,12 @@ int store_list(int bkfd, unsigned mask, struct snapinfo **out, size_t *nout)
 		if (cfd < 0) {
 			if (errno == ENOENT)
 				continue;
+			if (errno == ELOOP || errno == ENOTDIR) {
+				/* planted or damaged: never followed, never listed */
+				warning("the folder of %s in the backup folder is not a folder (a symbolic link?); skipped: '%s'",
+					component_name(c), component_name(c));
+				continue;
+			}
 			store_list_free(v, n);
 			return -1;
 		}
@@ -243,6 +249,7 @@ int store_list(int bkfd, unsigned mask, struct snapinfo **out, size_t *nout)
 			memcpy(si->id, de->d_name, len);
 			si->id[len] = '\0';
 			si->state = partial ? SNAP_PARTIAL : SNAP_COMPLETE;
+			si->named_partial = partial;
 			int sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sfd < 0) {
 				n--;	/* not a folder (a planted file or link): not a snapshot */
@@ -306,7 +313,7 @@ int store_open_snap(int bkfd, const struct snapinfo *si)
 
 	if (cfd < 0)
 		return -1;
-	snprintf(name, sizeof(name), "%s%s", si->id, si->state == SNAP_PARTIAL ? PARTIAL_SUFFIX : "");
+	snprintf(name, sizeof(name), "%s%s", si->id, si->named_partial ? PARTIAL_SUFFIX : "");
 	fd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int e = errno;
 	close(cfd);

@@ -40,6 +40,7 @@ struct snapinfo {
 	char id[SNAP_ID_MAX];
 	int state;
 	int meta_ok;		/* meta read and well-formed */
+	int named_partial;	/* the folder is ID.partial (else ID, even when damaged) */
 	time_t created;
 	uint64_t entries, files, bytes, archive_bytes;
 	char *source;

@@ -70,7 +70,7 @@ static void diff_report(struct rbctx *r, unsigned ch, const char *path, const st
 		json_str(d->j, "details", why.buf ? why.buf : "");
 		json_end(d->j);
 	}
-	if (zdt_verbosity >= 1 && (!d->j || zdt_verbosity >= 2)) {
+	if (zdt_verbosity >= 1) {	/* stderr under --json */
 		esc_path(&p, path);
 		fprintf(d->z->out, "%-12s %s%s%s%s\n", w, p.buf, why.len ? " (" : "", why.len ? why.buf : "",
 			why.len ? ")" : "");
@@ -157,7 +157,7 @@ int cmd_diff(struct zdt *z, int argc, char **argv)
 		json_u64(&j, "metadata_changed", d.meta);
 		json_end(&j);
 	}
-	if (zdt_verbosity >= 1 && !z->json)
+	if (zdt_verbosity >= 1)
 		fprintf(stderr, "%s %s: %" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " modified, %" PRIu64
 			" type changed, %" PRIu64 " metadata changed\n", component_name(comp), r.si.id,
 			d.added, d.removed, d.modified, d.type, d.meta);

@@ -943,8 +943,13 @@ static void live_only(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	note_change(r, leftover ? CH_ADDED | CH_LEFTOVER : CH_ADDED, rel->buf, NULL, &st);
-	if (r->mode == RB_APPLY)
-		remove_live(r, dfd, name, rel);
+	if (r->mode == RB_APPLY) {
+		int rc = rm_tree_spare(dfd, name, rel, r->h.exclude, r->h.nexclude);
+		if (rc < 0)
+			apply_fail(r, "remove", rel->buf);
+		if (rc > 0)	/* what remains is excluded: left alone, as promised */
+			note("kept the folder '%s': it holds paths excluded from the snapshot", rel->buf);
+	}
 }
 
 static void merge_dir(struct rbctx *r, int dfd, struct sbuf *rel)

@@ -87,14 +87,14 @@ static void plan_report(struct rbctx *r, unsigned ch, const char *path, const st
 		return;
 	esc_path(&p, path);
 	rb_describe(&d, ch, m, st);
-	if (run->j) {
+	if (run->j && run->dry) {
 		json_obj(run->j, NULL);
 		json_str(run->j, "action", plan_word(ch));
 		json_str(run->j, "path", path);
 		json_str(run->j, "details", d.buf ? d.buf : "");
 		json_end(run->j);
 	}
-	if (zdt_verbosity >= 1 && (!run->j || zdt_verbosity >= 2))
+	if (zdt_verbosity >= 1)	/* stderr under --json */
 		fprintf(run->z->out, "%s: %s %s%s%s%s\n", component_name(r->comp), plan_word(ch), p.buf,
 			d.len ? " (" : "", d.len ? d.buf : "", d.len ? ")" : "");
 	sbuf_free(&p);
@@ -121,7 +121,7 @@ static void read_password_file(const char *file)
 		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	memset(buf, 0, sizeof(buf));	/* not needed by zdt itself */
+	explicit_bzero(buf, sizeof(buf));	/* not needed by zdt itself */
 	if (n < 0)
 		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
 }
@@ -166,6 +166,9 @@ static int pick(struct zdt *z, int comp, const char *id, struct snapinfo *out, i
 	*resume = 0;
 	if (store_list(z->bkfd, 1u << comp, &v, &n) < 0)
 		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", zdt_bkdir(z));
+	for (size_t i = 0; i < n; i++)
+		if (v[i].state == SNAP_ROLLBACK_INTERRUPTED)
+			*resume = 2;	/* some rollback was cut short: files may be torn */
 	for (size_t i = n; i-- > 0 && found < 0;) {
 		if (v[i].state == SNAP_ROLLBACK_INTERRUPTED && (!id || !strcmp(v[i].id, id))) {
 			found = (int)i;
@@ -327,6 +330,9 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		restrict_to = component_arg("COMPONENT", argv[optind + 3]);
 		if (from < 0 && !cmask)
 			cmask = 1u << restrict_to;
+		else if (cmask && !(cmask & (1u << restrict_to)))
+			note("the COMPONENT parameter names %s; -c selects what is rolled back",
+			     component_name(restrict_to));
 	}
 	if (from < 0 && !cmask)
 		zdt_usage_error(z, "no component given (-c COMPONENT or --from COMPONENT)");
@@ -338,9 +344,6 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		port = z->cf.ar_port;
 	if (!server)
 		server = z->cf.ar_server;
-	z->must_exist = 1;
-	zdt_open_store(z);
-
 	/* the selection, top-down */
 	unsigned mask = cmask;
 	if (from >= 0) {
@@ -353,6 +356,10 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			mask = component_chain(from);
 		}
 	}
+	z->comps = mask;	/* for the audit log's start line */
+	z->must_exist = 1;
+	zdt_open_store(z);
+	z->comps = 0;	/* from here: what is actually rolled back */
 	int order[COMP_N], norder = component_order(mask, order);
 	struct rbctx *rbs = xcalloc((size_t)norder, sizeof(*rbs));
 	int nrb = 0;
@@ -383,9 +390,11 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		r->npaths = npaths;
 		r->si = si;
 		r->snapfd = r->mfd = r->afd = r->rootfd = -1;
-		if (resume)
+		if (resume == 1)
 			note("resuming the interrupted rollback of %s to %s (content checked by hash)",
 			     component_name(comp), si.id);
+		else if (resume)
+			note("a rollback of %s was interrupted: content is checked by hash", component_name(comp));
 		z->comps |= 1u << comp;
 	}
 	server_check(z->comps, server, port, nocheck);
@@ -428,16 +437,14 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			json_u64(&j, "bytes_to_write", r->bytes_write);
 			json_end(&j);
 		}
-		if (dry) {
-			if (zdt_verbosity >= 1) {
-				char s1[16];
-				fprintf(z->out, "%s %s -> '%s': would rewrite %" PRIu64 ", create %" PRIu64 ", remove %" PRIu64
-					", fix metadata of %" PRIu64 "; %s to write\n", component_name(r->comp), r->si.id,
-					r->root, r->n_rewrite, r->n_create, r->n_remove, r->n_meta,
-					fmt_size(s1, sizeof(s1), r->bytes_write));
-			}
-			continue;
+		if (dry && zdt_verbosity >= 1) {
+			char s1[16];
+			fprintf(z->out, "%s %s -> '%s': would rewrite %" PRIu64 ", create %" PRIu64 ", remove %" PRIu64
+				", fix metadata of %" PRIu64 "; %s to write\n", component_name(r->comp), r->si.id,
+				r->root, r->n_rewrite, r->n_create, r->n_remove, r->n_meta,
+				fmt_size(s1, sizeof(s1), r->bytes_write));
 		}
+		/* a dry run makes the same checks, so it fails where the real one would */
 		uint64_t need = r->bytes_write > r->bytes_freed ? r->bytes_write - r->bytes_freed : 0;
 		need += r->max_file;
 		uint64_t avail = avail_for(r->root);
@@ -474,8 +481,11 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	for (int k = 0; k < nrb; k++) {
 		struct rbctx *r = &rbs[k];
 		double c0 = now_mono();
-		snprintf(z->audit_snap, sizeof(z->audit_snap), "%s", r->si.id);
+		size_t al = strlen(z->audit_snap);
+		snprintf(z->audit_snap + al, sizeof(z->audit_snap) - al, "%s%s%s%s", al ? "," : "",
+			 nrb > 1 ? component_name(r->comp) : "", nrb > 1 ? ":" : "", r->si.id);
 		if (r->n_changes || r->si.state == SNAP_ROLLBACK_INTERRUPTED) {
+			int had = r->si.state == SNAP_ROLLBACK_INTERRUPTED;
 			journal_write(z, r);
 			double p0 = now_mono();
 			rb_merge(r, RB_APPLY);
@@ -485,7 +495,15 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				die_errno(ZDT_EFAIL, "cannot flush the restored files of '%s' to disk; run the rollback again",
 					  r->root);
 			verbose("%s: syncfs, %.2f s", component_name(r->comp), now_mono() - p0);
-			journal_clear(z, r->comp);
+			if (!npaths) {
+				/* the tree equals this snapshot: no rollback is pending */
+				journal_clear(z, r->comp);
+			} else if (!had && (unlinkat(r->snapfd, SNAP_JOURNAL, 0) < 0 || fsync(r->snapfd) < 0)) {
+				/* --path: only our own journal goes; an interrupted full
+				 * rollback stays pending */
+				warning_errno("cannot remove the rollback journal of %s %s", component_name(r->comp),
+					      r->si.id);
+			}
 		} else {
 			r->n_rewrite = r->n_create = r->n_remove = r->n_meta = 0;
 			r->bytes_write = 0;
