@@ -733,7 +733,13 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	hl_clear(&b);	/* the first walk's hardlink table */
 
 	/* second walk: write ID.partial */
-	int compfd = store_comp_dir(z->bkfd, b.comp, 1);
+	int compfd = store_comp_dir(z->bkfd, b.comp, 0), hc = -1;
+	if (compfd < 0 && errno == ENOENT) {
+		/* ours, empty: a failed run takes it away again */
+		compfd = store_comp_dir(z->bkfd, b.comp, 1);
+		if (compfd >= 0)
+			hc = cleanup_register(z->bkfd, component_name(b.comp));
+	}
 	if (compfd < 0)
 		die_errno(ZDT_EFAIL, "cannot create '%s/%s'", z->backup_dir, component_name(b.comp));
 	time_t created = zdt_now();
@@ -807,10 +813,19 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			  component_name(b.comp), partial);
 	check_signal();
 	/* publish: one rename, then make the rename durable */
-	if (renameat(compfd, partial, compfd, id) < 0 || fsync(compfd) < 0)
+	if (renameat(compfd, partial, compfd, id) < 0)
 		die_errno(ZDT_EFAIL, "cannot publish the snapshot '%s/%s/%s'", z->backup_dir,
 			  component_name(b.comp), id);
+	if (fsync(compfd) < 0) {
+		/* the rename may not last: take it back, the exit hook removes it */
+		int e = errno;
+		renameat(compfd, id, compfd, partial);
+		errno = e;
+		die_errno(ZDT_EFAIL, "cannot make the snapshot durable: '%s/%s/%s'", z->backup_dir,
+			  component_name(b.comp), id);
+	}
 	cleanup_forget(h);
+	cleanup_forget(hc);
 	double el = now_mono() - t0;
 
 	human_summary(&b, id, b.sink.out, el);
