@@ -370,6 +370,7 @@ void zdt_open_store(struct zdt *z)
 	if (!z->backup_dir)
 		die_hint(ZDT_EUSAGE, "give -b DIR, set $ZDT_BACKUP_DIR, or set backup-dir in /etc/zdt.conf",
 			 "no backup folder given");
+	store_set_label(z->backup_dir);
 	z->bkfd = open_dir_nofollow(z->backup_dir, create, &at, &to);
 	if (z->bkfd < 0) {
 		if (errno == ELOOP && to.len) {

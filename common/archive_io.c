@@ -39,6 +39,7 @@ static int out_write(struct asink *s, const void *p, size_t n)
 			s->err_what = "write";
 			return -1;
 		}
+		XXH3_128bits_update(s->xs, c, (size_t)w);
 		c += w;
 		n -= (size_t)w;
 		s->out += (uint64_t)w;
@@ -218,6 +219,10 @@ int asink_open(struct asink *s, int fd, int level, int threads)
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
 	s->level = level;
+	s->xs = XXH3_createState();
+	if (!s->xs)
+		die(ZDT_EFAIL, "out of memory");
+	XXH3_128bits_reset(s->xs);
 	if (level) {
 		s->nthreads = threads < 1 ? 1 : threads;
 		s->nslots = 2 * s->nthreads + 1;
@@ -286,6 +291,7 @@ int asink_close(struct asink *s)
 		s->err_what = "fsync";
 		return -1;
 	}
+	s->digest = XXH3_128bits_digest(s->xs);
 	return 0;
 }
 
@@ -307,6 +313,9 @@ void asink_release(struct asink *s)
 	}
 	free(s->buf);
 	s->buf = NULL;
+	if (s->xs)
+		XXH3_freeState(s->xs);
+	s->xs = NULL;
 }
 
 struct archive *areader_open(int fd)
@@ -320,4 +329,81 @@ struct archive *areader_open(int fd)
 	if (archive_read_open_fd(a, fd, 64u << 10) != ARCHIVE_OK)
 		return a;	/* the caller reports archive_error_string() */
 	return a;
+}
+
+struct ahash {
+	int fd;
+	XXH3_state_t *xs;
+	uint64_t size;
+	char *buf;
+	int err;
+};
+
+static la_ssize_t ah_read(struct archive *a, void *client, const void **out)
+{
+	struct ahash *ah = client;
+	ssize_t n;
+
+	do
+		n = read(ah->fd, ah->buf, 1u << 20);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		ah->err = errno;
+		archive_set_error(a, errno, "read error");
+		return -1;
+	}
+	XXH3_128bits_update(ah->xs, ah->buf, (size_t)n);
+	ah->size += (uint64_t)n;
+	*out = ah->buf;
+	return n;
+}
+
+static int ah_close(struct archive *a, void *client)
+{
+	(void)a;
+	(void)client;
+	return ARCHIVE_OK;
+}
+
+struct archive *areader_open_hashing(int fd, struct ahash **out)
+{
+	struct archive *a = archive_read_new();
+	struct ahash *ah = xcalloc(1, sizeof(*ah));
+
+	if (!a)
+		die(ZDT_EFAIL, "out of memory");
+	ah->fd = fd;
+	ah->xs = XXH3_createState();
+	ah->buf = xmalloc(1u << 20);
+	XXH3_128bits_reset(ah->xs);
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_open2(a, ah, NULL, ah_read, NULL, ah_close);
+	*out = ah;
+	return a;
+}
+
+int areader_hash_finish(struct ahash *ah, XXH128_hash_t *h, uint64_t *size)
+{
+	ssize_t n;
+	int rc = 0;
+
+	while ((n = read(ah->fd, ah->buf, 1u << 20)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -1;
+			break;
+		}
+		XXH3_128bits_update(ah->xs, ah->buf, (size_t)n);
+		ah->size += (uint64_t)n;
+	}
+	*h = XXH3_128bits_digest(ah->xs);
+	*size = ah->size;
+	XXH3_freeState(ah->xs);
+	free(ah->buf);
+	if (ah->err)
+		rc = -1;
+	free(ah);
+	return rc;
 }

@@ -23,6 +23,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <xxhash.h>
 
 struct archive;
 struct gz_slot;
@@ -34,6 +35,8 @@ struct asink {
 	uint64_t raw;		/* bytes of the uncompressed tar stream */
 	uint64_t out;		/* bytes written to fd */
 	uint64_t synced;	/* write-back started up to here */
+	XXH3_state_t *xs;	/* of every byte written to fd */
+	XXH128_hash_t digest;	/* after asink_close() */
 	int err;		/* errno of the first failure, 0 if none */
 	const char *err_what;	/* "write", "fsync", "compress" */
 	/* uncompressed: one buffer; gzip: a ring of slots */
@@ -56,5 +59,12 @@ void asink_release(struct asink *s);
 
 /* A reader for archives of either compression, on fd. */
 struct archive *areader_open(int fd);
+
+/* The same, hashing every byte of the file it reads, with no seeking:
+ * after the last header, areader_hash_finish() reads what is left and
+ * gives the digest and size of the whole file. */
+struct ahash;
+struct archive *areader_open_hashing(int fd, struct ahash **ah);
+int areader_hash_finish(struct ahash *ah, XXH128_hash_t *h, uint64_t *size);
 
 #endif

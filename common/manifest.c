@@ -239,6 +239,13 @@ int mwriter_finish(struct mwriter *w, char checksum[33])
 	sbuf_addf(&w->buf, "end entries=%" PRIu64 " files=%" PRIu64 " bytes=%" PRIu64,
 		  w->entries, w->files, w->bytes);
 	wline(w, start);
+	if (w->has_archive) {
+		char hex[33];
+		start = w->buf.len;
+		hash_to_hex(w->archive_hash, hex);
+		sbuf_addf(&w->buf, "archive xxh3-128 %s %" PRIu64, hex, w->archive_size);
+		wline(w, start);
+	}
 	hash_to_hex(XXH3_128bits_digest(w->xs), checksum);
 	sbuf_addf(&w->buf, "checksum xxh3-128 %s\n", checksum);
 	return wflush(w);
@@ -519,7 +526,19 @@ static int parse_end(struct mreader *r)
 		return rfail(r, "end line counts %" PRIu64 " entries, found %" PRIu64,
 			     r->entries, r->seen_entries);
 	rhash_line(r);
-	if (rline(r) != 1 || strncmp(r->line.buf, "checksum xxh3-128 ", 18))
+	if (rline(r) != 1)
+		return rfail(r, "missing checksum line (truncated manifest)");
+	if (!strncmp(r->line.buf, "archive xxh3-128 ", 17)) {
+		char *sp = strchr(r->line.buf + 17, ' ');
+		if (!sp || hex_to_hash(r->line.buf + 17, (size_t)(sp - r->line.buf - 17), &r->archive_hash) ||
+		    parse_u64(sp + 1, 0, INT64_MAX, &r->archive_size))
+			return rfail(r, "malformed archive line");
+		r->has_archive = 1;
+		rhash_line(r);
+		if (rline(r) != 1)
+			return rfail(r, "missing checksum line (truncated manifest)");
+	}
+	if (strncmp(r->line.buf, "checksum xxh3-128 ", 18))
 		return rfail(r, "missing checksum line (truncated manifest)");
 	XXH128_hash_t want, got = XXH3_128bits_digest(r->xs);
 	if (hex_to_hash(r->line.buf + 18, r->line.len - 18, &want))
@@ -577,6 +596,15 @@ void mreader_release(struct mreader *r)
 
 int manifest_check(int fd, char *err, size_t n)
 {
+	int has;
+	XXH128_hash_t h;
+	uint64_t size;
+
+	return manifest_check_archive(fd, err, n, &has, &h, &size);
+}
+
+int manifest_check_archive(int fd, char *err, size_t n, int *has, XXH128_hash_t *h, uint64_t *size)
+{
 	struct mreader r;
 	struct mentry e;
 	int rc;
@@ -585,6 +613,9 @@ int manifest_check(int fd, char *err, size_t n)
 	rc = mreader_open(&r, fd);
 	while (rc >= 0 && (rc = mreader_next(&r, &e)) > 0)
 		;
+	*has = rc == 0 && r.has_archive;
+	*h = r.archive_hash;
+	*size = r.archive_size;
 	if (rc < 0)
 		snprintf(err, n, "%s", r.err);
 	mreader_release(&r);

@@ -15,9 +15,12 @@
  *     f 0600 0 0 24000 1600000000.123456789 <32 hex> 4096 <16 hex> conf/ar.cfg
  *     l 0777 0 0 18 1600000000.000000000 - 9216 - lib/libar.so -> libar.so.9.1.0
  *     end entries=3 files=1 bytes=24000
+ *     archive xxh3-128 <32 hex> 1793024
  *     checksum xxh3-128 <32 hex>
  *
- * The checksum line is XXH3-128 of every byte before it.  Paths and targets
+ * The archive line is the XXH3-128 and size of the archive file as written
+ * (compressed or not), so that any damage to it, padding included, is
+ * found.  The checksum line is XXH3-128 of every byte before it.  Paths and targets
  * are escaped with esc_path() (util.h).
  *
  * Writing:  mwriter_open(), mwriter_add() per entry in path order,
@@ -84,6 +87,9 @@ struct mwriter {
 	XXH3_state_t *xs;
 	uint64_t entries, files, bytes;
 	struct sbuf last;	/* previous path, to check the order */
+	int has_archive;	/* set before mwriter_finish() */
+	XXH128_hash_t archive_hash;
+	uint64_t archive_size;
 };
 
 struct mreader {
@@ -97,6 +103,9 @@ struct mreader {
 	unsigned lineno;
 	int done;
 	uint64_t entries, files, bytes;		/* from the end line */
+	int has_archive;			/* from the archive line */
+	XXH128_hash_t archive_hash;
+	uint64_t archive_size;
 	uint64_t seen_entries;
 	struct sbuf last;
 	struct sbuf tmp;
@@ -131,6 +140,9 @@ void mreader_release(struct mreader *r);
 /* reads a whole manifest from fd's current position: 0 intact, -1 damaged
  * (err says where); the caller seeks back to read it again */
 int manifest_check(int fd, char *err, size_t n);
+/* the same, also returning the archive line's digest and size (*has = 0
+ * when the manifest has none) */
+int manifest_check_archive(int fd, char *err, size_t n, int *has, XXH128_hash_t *h, uint64_t *size);
 void mheader_release(struct mheader *h);
 
 #endif

@@ -16,6 +16,10 @@
 #include "fsops.h"
 #include "util.h"
 
+static const char *store_label;
+
+void store_set_label(const char *backup_dir) { store_label = backup_dir; }
+
 const char *snap_state_name(int state)
 {
 	switch (state) {
@@ -220,8 +224,8 @@ int store_list(int bkfd, unsigned mask, struct snapinfo **out, size_t *nout)
 				continue;
 			if (errno == ELOOP || errno == ENOTDIR) {
 				/* planted or damaged: never followed, never listed */
-				warning("the folder of %s in the backup folder is not a folder (a symbolic link?); skipped: '%s'",
-					component_name(c), component_name(c));
+				warning("not a folder (a symbolic link?), never followed; %s skipped: '%s/%s'",
+					component_name(c), store_label ? store_label : ".", component_name(c));
 				continue;
 			}
 			store_list_free(v, n);

@@ -51,6 +51,8 @@ struct snapinfo {
 };
 
 const char *snap_state_name(int state);
+/* the backup folder's path, for messages */
+void store_set_label(const char *backup_dir);
 
 /* length of the ID in name, 0 if name is not ID or ID.partial */
 size_t store_parse_name(const char *name, int *partial);

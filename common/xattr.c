@@ -349,3 +349,19 @@ int xattr_apply_fd(int fd, struct archive_entry *entry)
 	}
 	return rc;
 }
+
+int xattr_strip_at(int dfd, const char *name)
+{
+	char path[64 + NAME_MAX], names[4096];
+	ssize_t n;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
+	n = llistxattr(path, names, sizeof(names));
+	if (n < 0)
+		return errno == ENOTSUP || errno == ENOSYS ? 0 : -1;
+	for (char *p = names; p < names + n; p += strlen(p) + 1)
+		if (lremovexattr(path, p) < 0 && errno != ENODATA)
+			rc = -1;
+	return rc;
+}

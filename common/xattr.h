@@ -25,6 +25,10 @@ int xattr_read_fd(int fd, struct archive_entry *entry);
  * it (through /proc/self/fd; falls back to opening it) */
 int xattr_read_at(int dfd, const char *name, struct archive_entry *entry);
 uint64_t xattr_digest(struct archive_entry *entry, int *has);
+/* Removes every attribute of NAME in folder dfd without following or
+ * opening it (a FIFO would block): for nodes zdt stores no attributes of,
+ * which inherit an ACL from a default ACL when created.  0 or -1. */
+int xattr_strip_at(int dfd, const char *name);
 /* Makes fd's attributes and ACLs those of entry: sets them and removes the
  * others.  0, or -1 with errno. */
 int xattr_apply_fd(int fd, struct archive_entry *entry);

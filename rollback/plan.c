@@ -704,6 +704,9 @@ static void create_other(struct rbctx *r, int dfd, const char *name, const char 
 	if (rc < 0)
 		apply_fail(r, "create", rel);
 	int h = cleanup_register(dfd, tmp);
+	if ((m->type == M_FIFO || m->type == M_CHR || m->type == M_BLK) && r->parent_dacl &&
+	    xattr_strip_at(dfd, tmp) < 0)	/* an ACL inherited from the folder */
+		apply_fail(r, "set the metadata of", rel);
 	if (m->type != M_HARDLINK && set_meta_at(r, dfd, tmp, m) < 0)
 		apply_fail(r, "set the metadata of", rel);
 	if (renameat(dfd, tmp, dfd, name) < 0)

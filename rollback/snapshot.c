@@ -783,6 +783,9 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	if (asink_close(&b.sink) < 0)
 		sink_fail(&b);
 	char sum[33];
+	b.mw.has_archive = 1;
+	b.mw.archive_hash = b.sink.digest;
+	b.mw.archive_size = b.sink.out;
 	if (mwriter_finish(&b.mw, sum) < 0 || fsync(mfd) < 0)
 		die_errno(ZDT_EFAIL, "cannot write the manifest: '%s/%s/%s/%s'", z->backup_dir,
 			  component_name(b.comp), partial, SNAP_MANIFEST);

@@ -127,7 +127,10 @@ static int verify_one(struct vstate *v, int bkfd)
 		       (uint64_t)st.st_size, si->archive_bytes,
 		       (uint64_t)st.st_size < si->archive_bytes ? "truncated" : "grown");
 	char merr[512];
-	if (manifest_check(mfd, merr, sizeof(merr)) < 0) {
+	int has_ah;
+	XXH128_hash_t want_ah;
+	uint64_t want_size;
+	if (manifest_check_archive(mfd, merr, sizeof(merr), &has_ah, &want_ah, &want_size) < 0) {
 		/* without a sound manifest there is nothing to compare with */
 		report(v, SNAP_MANIFEST, -1, "damaged: %s", merr);
 		goto out;
@@ -142,7 +145,8 @@ static int verify_one(struct vstate *v, int bkfd)
 		mreader_release(&mr);
 		goto out;
 	}
-	a = areader_open(afd);
+	struct ahash *ah = NULL;
+	a = areader_open_hashing(afd, &ah);
 	progress_start(&v->prog, progress_enabled(v->z->progress), "verify", si->bytes);
 	/* merge the two sorted streams */
 	int need_m = 1, need_a = 1;
@@ -181,7 +185,11 @@ static int verify_one(struct vstate *v, int bkfd)
 		else
 			cmp = path_cmp(ap.buf, m.path.buf);
 		if (cmp == 0) {
-			member_check(a, e, &m, v->zeros, &v->prog, bad_cb, v);
+			if (member_check(a, e, &m, v->zeros, &v->prog, bad_cb, v) < 0) {
+				report(v, m.path.buf, m.offset, "archive damaged inside its data: %s",
+				       archive_error_string(a) ? archive_error_string(a) : "read error");
+				arc = ARCHIVE_FATAL;
+			}
 			need_m = need_a = 1;
 		} else if (cmp < 0) {
 			if (arc == ARCHIVE_OK)
@@ -194,6 +202,16 @@ static int verify_one(struct vstate *v, int bkfd)
 		}
 	}
 	progress_end(&v->prog);
+	{
+		/* every byte of the file, padding and compression included */
+		XXH128_hash_t got;
+		uint64_t size;
+		int rrc = areader_hash_finish(ah, &got, &size);
+		if (rrc < 0)
+			report(v, aname, -1, "read error: %s", strerror(errno));
+		else if (has_ah && (size != want_size || !XXH128_isEqual(got, want_ah)))
+			report(v, aname, -1, "the archive file's checksum differs from the one recorded when it was written");
+	}
 	if (mrc == 0 && si->meta_ok &&
 	    (mr.entries != si->entries || mr.files != si->files || mr.bytes != si->bytes))
 		report(v, SNAP_META, -1, "counts disagree with the manifest");
