@@ -1,5 +1,5 @@
 # zdt - see README.md.  Targets: all (static release binary), check, asan,
-# valgrind, torture, bench, demo, install, uninstall, dist, deps, clean.
+# valgrind, torture, bench, demo, install, uninstall, dist, deb, rpm, deps, clean.
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
@@ -79,15 +79,81 @@ bench: deps-if-missing
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh $(if $(SCALE),-s $(SCALE)) $(if $(RUNS),-n $(RUNS))
 
+# install, uninstall, dist, deb, rpm: see packaging/.  install never writes
+# /etc: the cron job and the systemd units go to $(DATADIR) as examples
+# (the .deb and .rpm put them in /etc/cron.d and the unit folder), and
+# their /usr/bin/zdt becomes $(BINDIR)/zdt.
+BINDIR      = $(PREFIX)/bin
+MANDIR      = $(PREFIX)/share/man
+DATADIR     = $(PREFIX)/share/zdt
+DOCDIR      = $(PREFIX)/share/doc/zdt
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+MAN1        := zdt.1
+MAN5        := zdt.conf.5 zdt-manifest.5
+WRAPPERS    := rollback.sh cleanup.sh rollback.bat cleanup.bat
+UNITS       := zdt-cleanup.service zdt-cleanup.timer
+# dist: the files of the tarball (override to add files not committed yet)
+DIST_LS     = git ls-files
+DIST_DIR    = dist
+DIST_NAME   = zdt-$(VERSION)
+
 install: zdt
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 0755 zdt $(DESTDIR)$(PREFIX)/bin/zdt
-	install -m 0644 man/zdt.1 $(DESTDIR)$(PREFIX)/share/man/man1/zdt.1
-	install -m 0644 man/zdt-manifest.5 $(DESTDIR)$(PREFIX)/share/man/man5/zdt-manifest.5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(DATADIR)/cron.d $(DESTDIR)$(DATADIR)/systemd $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 zdt $(DESTDIR)$(BINDIR)/zdt
+	install -m 0644 $(addprefix man/,$(MAN1)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(addprefix man/,$(MAN5)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0755 packaging/rollback.sh packaging/cleanup.sh $(DESTDIR)$(DATADIR)/
+	install -m 0644 packaging/rollback.bat packaging/cleanup.bat $(DESTDIR)$(DATADIR)/
+	sed 's,/usr/bin/zdt,$(BINDIR)/zdt,g' packaging/cron.d/zdt-cleanup > $(DESTDIR)$(DATADIR)/cron.d/zdt-cleanup
+	for u in $(UNITS); do \
+		sed 's,/usr/bin/zdt,$(BINDIR)/zdt,g' packaging/systemd/$$u > $(DESTDIR)$(DATADIR)/systemd/$$u || exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(DATADIR)/cron.d/zdt-cleanup $(addprefix $(DESTDIR)$(DATADIR)/systemd/,$(UNITS))
+	install -m 0644 packaging/zdt.conf.example $(DESTDIR)$(DOCDIR)/zdt.conf.example
+	install -m 0644 packaging/bash-completion/zdt $(DESTDIR)$(BASHCOMPDIR)/zdt
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/zdt $(DESTDIR)$(PREFIX)/share/man/man1/zdt.1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5/zdt-manifest.5
+	rm -f $(DESTDIR)$(BINDIR)/zdt $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(MAN1)) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(MAN5)) \
+		$(addprefix $(DESTDIR)$(DATADIR)/,$(WRAPPERS)) $(DESTDIR)$(DATADIR)/cron.d/zdt-cleanup \
+		$(addprefix $(DESTDIR)$(DATADIR)/systemd/,$(UNITS)) $(DESTDIR)$(DOCDIR)/zdt.conf.example \
+		$(DESTDIR)$(BASHCOMPDIR)/zdt
+	rmdir $(DESTDIR)$(DATADIR)/cron.d $(DESTDIR)$(DATADIR)/systemd $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# dist: $(DIST_DIR)/zdt-VERSION.tar.gz of the files git knows (as they are in
+# the work tree), under zdt-VERSION/; it unpacks and builds with make
+dist:
+	@test -n "$(VERSION)" || { echo "make dist: no ZDT_VERSION in zdt.h" >&2; exit 1; }
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+		{ echo "make dist: needs a git work tree (the files are those of git ls-files)" >&2; exit 1; }
+	@mkdir -p $(DIST_DIR)
+	@rm -f $(DIST_DIR)/$(DIST_NAME).tar.gz
+	@$(DIST_LS) | while IFS= read -r f; do [ ! -e "$$f" ] || printf '%s\n' "$$f"; done | LC_ALL=C sort -u | \
+		tar --create --gzip --file=$(DIST_DIR)/$(DIST_NAME).tar.gz --verbatim-files-from --files-from=- \
+		--transform='s,^,$(DIST_NAME)/,S' --owner=0 --group=0 --numeric-owner \
+		--mode='u+rw,go+r,go-w' --mtime="@$$(git log -1 --format=%ct 2>/dev/null || date +%s)"
+	@echo $(DIST_DIR)/$(DIST_NAME).tar.gz
+
+# deb: $(DIST_DIR)/zdt_VERSION_ARCH.deb with dpkg-deb (packaging/deb/build-deb.sh)
+deb: zdt
+	@MAKE="$(MAKE)" packaging/deb/build-deb.sh "$(VERSION)" $(DIST_DIR)
+
+# rpm: $(DIST_DIR)/zdt-VERSION-1.ARCH.rpm, rpmbuild -bb of packaging/rpm/zdt.spec
+# on the dist tarball, in a temporary _topdir (--nodeps: the build
+# dependencies are Debian packages here, unknown to rpm)
+rpm: dist
+	@command -v rpmbuild >/dev/null || { echo "make rpm: rpmbuild not found (apt-get install rpm)" >&2; exit 1; }
+	@top=$$(mktemp -d) && trap 'rm -rf "$$top"' EXIT && \
+	mkdir -p "$$top/SOURCES" "$$top/BUILD" "$$top/RPMS" "$$top/SRPMS" "$$top/SPECS" && \
+	cp $(DIST_DIR)/$(DIST_NAME).tar.gz "$$top/SOURCES/" && \
+	rpmbuild -bb --nodeps --define "_topdir $$top" --define "zdt_version $(VERSION)" \
+		packaging/rpm/zdt.spec > "$$top/build.log" 2>&1 || { cat "$$top/build.log" >&2; exit 1; }; \
+	cp "$$top"/RPMS/*/zdt-$(VERSION)-*.rpm $(DIST_DIR)/ && ls "$$top"/RPMS/*/ | sed 's,^,$(DIST_DIR)/,'
+
+.PHONY: dist deb rpm
 
 clean:
 	rm -f zdt zdt-test zdt-asan build.log scripts/gen-tree scripts/mutate-tree $(UNIT)

@@ -1,0 +1,140 @@
+#!/bin/sh
+# cleanup.sh - delete a Remedy component's zdt(1) snapshots once its upgrade
+# is done, from the component's installcompletionutility folder.
+#
+# usage: cleanup.sh ["<AR Server Name>" "<AR Admin User Name>" "<AR Admin password>" [AtriumCore]]
+#
+# The same command line as rollback.sh (the arguments may also be left out
+# altogether: a cleanup needs no AR System server).  It runs
+#
+#   zdt [-b "$ZDT_BACKUP_DIR"] -v cleanup --completed COMPONENT
+#
+# which deletes the snapshots of COMPONENT and of every component it depends
+# on: the upgrade is done, a rollback is no longer wanted.  With the
+# optional fourth argument (a component name or alias, any case) only
+# COMPONENT's own snapshots are deleted, whichever component the argument
+# names:
+#
+#   zdt [-b "$ZDT_BACKUP_DIR"] -v cleanup -c COMPONENT --all
+#
+# SERVER, USER and the password are accepted for the installer's sake and
+# not used: they are passed to no program (the password is in this
+# script's own command line only, because the installer puts it there).
+# -v makes zdt print what it deleted and one summary line.
+#
+# COMPONENT, the component whose folder this is: as for rollback.sh,
+#   1. the first line of the file zdt-component next to this script that is
+#      neither empty nor a # comment (written at install time): a component
+#      name or alias, any case;
+#   2. else the name of the folder above the one this script sits in (the
+#      path it was started by, not resolved through symbolic links), in any
+#      case, with blanks, '-' and '_' left out:
+#        ar, arsystem                          -> AR
+#        atriumcore, cmdb                      -> AtriumCore
+#        atriumintegrator, atriumintegrator*, ai -> AtriumIntegrator
+#      Any other name: exit 2, nothing done.
+#
+# Environment:
+#   ZDT                  the zdt program (else zdt on PATH, else /usr/bin/zdt)
+#   ZDT_BACKUP_DIR       passed on as -b; unset: zdt's configuration file
+#                        (/etc/zdt.conf, or $ZDT_CONFIG) names the folder
+#
+# Exit status: zdt's (0 done, 1 failed, 3 refused: another run holds the
+# backup folder...); 2 usage error; 127 zdt not found.
+set -u
+
+me=cleanup.sh
+
+usage() {
+	echo 'usage: cleanup.sh ["<AR Server Name>" "<AR Admin User Name>" "<AR Admin password>" [AtriumCore]]'
+}
+
+usage_error() {
+	echo "$me: $1" >&2
+	usage >&2
+	exit 2
+}
+
+# canon NAME: the canonical name of a component name or alias, any case
+canon() {
+	case $(printf '%s' "$1" | tr '[:upper:]' '[:lower:]') in
+	ar | arsystem) echo AR ;;
+	atriumcore | cmdb) echo AtriumCore ;;
+	atriumintegrator | ai) echo AtriumIntegrator ;;
+	esac
+}
+
+# folder_component NAME: the component of an install folder's name
+folder_component() {
+	case $(printf '%s' "$1" | tr -d ' \t_-' | tr '[:upper:]' '[:lower:]') in
+	ar | arsystem) echo AR ;;
+	atriumcore | cmdb) echo AtriumCore ;;
+	atriumintegrator* | ai) echo AtriumIntegrator ;;
+	esac
+}
+
+case ${1-} in
+-h | --help)
+	usage
+	exit 0
+	;;
+esac
+[ $# -eq 0 ] || [ $# -eq 3 ] || [ $# -eq 4 ] || usage_error "expected 0, 3 or 4 arguments, got $#"
+[ $# -eq 0 ] || [ -n "$1" ] || usage_error "the AR server name is empty"
+[ $# -eq 0 ] || [ -n "$2" ] || usage_error "the AR admin user name is empty"
+
+only=
+if [ $# -eq 4 ] && [ -n "$4" ]; then
+	only=$(canon "$4")
+	[ -n "$only" ] || usage_error "unknown component '$4' (valid: AR (arsystem), AtriumCore (cmdb), AtriumIntegrator (ai))"
+fi
+set --
+
+here=$(cd -- "$(dirname -- "$0")" && pwd) || exit 2
+comp=
+if [ -f "$here/zdt-component" ]; then
+	name=
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=$(printf '%s' "$line" | tr -d ' \t\r')
+		case $line in '' | '#'*) continue ;; esac
+		name=$line
+		break
+	done <"$here/zdt-component"
+	comp=$(canon "$name")
+	if [ -z "$comp" ]; then
+		echo "$me: '$here/zdt-component' names no component: '$name'" >&2
+		echo "hint: write AR, AtriumCore or AtriumIntegrator in it" >&2
+		exit 2
+	fi
+else
+	parent=$(dirname -- "$here")
+	comp=$(folder_component "$(basename -- "$parent")")
+	if [ -z "$comp" ]; then
+		echo "$me: cannot tell the component from the folder '$parent'" >&2
+		echo "hint: run the copy in the component's installcompletionutility folder, or write the component's name (AR, AtriumCore, AtriumIntegrator) in '$here/zdt-component'" >&2
+		exit 2
+	fi
+fi
+
+if [ -n "${ZDT:-}" ]; then
+	zdt=$ZDT
+elif zdt=$(command -v zdt 2>/dev/null); then
+	:
+else
+	zdt=/usr/bin/zdt
+fi
+if [ ! -x "$zdt" ]; then
+	echo "$me: zdt not found: '$zdt'" >&2
+	echo "hint: install zdt, or set ZDT to the program" >&2
+	exit 127
+fi
+
+[ -z "${ZDT_BACKUP_DIR:-}" ] || set -- -b "$ZDT_BACKUP_DIR"
+if [ -n "$only" ]; then
+	[ "$only" = "$comp" ] ||
+		echo "$me: note: the COMPONENT argument names $only; only the snapshots of $comp (the component of this folder) are deleted" >&2
+	set -- "$@" -v cleanup -c "$comp" --all
+else
+	set -- "$@" -v cleanup --completed "$comp"
+fi
+exec "$zdt" "$@"
