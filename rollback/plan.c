@@ -227,6 +227,12 @@ void rb_open(struct rbctx *r, int bkfd)
 		}
 		if (!ntops)
 			die(ZDT_EINTEGRITY, "manifest of %s: entry without its folder: '%s'", snapname(r), p);
+		if (r->m.type == M_FILE) {
+			rw_add(r, phash(p));	/* the set is reused below, then emptied */
+		} else if (r->m.type == M_HARDLINK && !rw_has(r, phash(r->m.target.buf))) {
+			die(ZDT_EINTEGRITY, "manifest of %s: hardlink '%s' to '%s', which is not a file of the snapshot",
+			    snapname(r), p, r->m.target.buf);
+		}
 push:
 		if (r->m.type == M_DIR) {
 			if (ntops == cap) {
@@ -239,6 +245,9 @@ push:
 	}
 	free(tops);
 	sbuf_free(&stack);
+	free(r->rewritten);	/* the plan fills it with what it rewrites */
+	r->rewritten = NULL;
+	r->nrw = r->caprw = 0;
 	r->entries = r->ord + 1;
 	r->h = r->mr.h;		/* keep the header (excludes, source) */
 	memset(&r->mr.h, 0, sizeof(r->mr.h));
@@ -314,6 +323,7 @@ void rb_verify_needed(struct rbctx *r)
 
 	open_manifest(r);
 	a_open(r);
+	r->data_write = r->max_data = 0;
 	progress_start(&r->prog, progress_enabled(r->z->progress), "check", r->bytes_write);
 	for (m_next(r); r->mstate > 0; m_next(r)) {
 		int rc = archive_read_next_header(r->a, &r->ae);
@@ -332,6 +342,20 @@ void rb_verify_needed(struct rbctx *r)
 		}
 		if (!bit(r->need, r->ord))
 			continue;
+		if (r->m.type == M_FILE) {
+			/* what the file will take on disk: its data, not its holes */
+			uint64_t data = r->m.size;
+			int ns = archive_entry_sparse_reset(r->ae);
+			if (ns > 0) {
+				la_int64_t off, len;
+				data = 0;
+				while (archive_entry_sparse_next(r->ae, &off, &len) == ARCHIVE_OK)
+					data += (uint64_t)len;
+			}
+			r->data_write += data;
+			if (data > r->max_data)
+				r->max_data = data;
+		}
 		if (member_check(r->a, r->ae, &r->m, r->zeros, &r->prog, need_bad, &v) < 0) {
 			progress_end(&r->prog);
 			die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s; the live tree was not touched",

@@ -89,6 +89,7 @@ struct rbctx {
 	/* results of the last merge */
 	uint64_t n_changes, n_rewrite, n_create, n_remove, n_meta;
 	uint64_t bytes_write, bytes_freed, max_file, n_need;
+	uint64_t data_write, max_data;	/* the same without holes (rb_verify_needed) */
 	unsigned long errors;
 	struct progress prog;
 	char *buf, *zeros;

@@ -445,8 +445,13 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				fmt_size(s1, sizeof(s1), r->bytes_write));
 		}
 		/* a dry run makes the same checks, so it fails where the real one would */
-		uint64_t need = r->bytes_write > r->bytes_freed ? r->bytes_write - r->bytes_freed : 0;
-		need += r->max_file;
+		if (r->n_need) {
+			p0 = now_mono();
+			rb_verify_needed(r);
+			verbose("%s: needed members checked, %.2f s", component_name(r->comp), now_mono() - p0);
+		}
+		uint64_t need = r->data_write > r->bytes_freed ? r->data_write - r->bytes_freed : 0;
+		need += r->max_data;
 		uint64_t avail = avail_for(r->root);
 		if (r->n_changes && avail != UINT64_MAX && need > avail) {
 			char s1[16], s2[16];
@@ -454,11 +459,6 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				 "not enough free space to roll back %s into '%s': need %s, %s available",
 				 component_name(r->comp), r->root, fmt_size(s1, sizeof(s1), need),
 				 fmt_size(s2, sizeof(s2), avail));
-		}
-		if (r->n_need) {
-			p0 = now_mono();
-			rb_verify_needed(r);
-			verbose("%s: needed members checked, %.2f s", component_name(r->comp), now_mono() - p0);
 		}
 	}
 	if (dry) {

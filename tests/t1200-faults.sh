@@ -29,7 +29,7 @@ check_after_fault() {
 		diff "$1" ids.now | sed 's/^/    /' >&9
 		return 1
 	fi
-	tree_stamp src >stamp.now
+	tree_stamp "$SRC" >stamp.now
 	if ! cmp -s stamp.before stamp.now; then
 		echo "check_after_fault: the install tree changed:" >&9
 		diff stamp.before stamp.now | head -n 20 | sed 's/^/    /' >&9
@@ -64,8 +64,8 @@ check_one_error() {
 	}
 }
 
-# fault_setup [SCALE]: src (default: the small tree), one complete snapshot,
-# the stamps of src.  As root the backup folder is on a tmpfs: the faults
+# fault_setup [SCALE]: $SRC (default: the small tree), one complete
+# snapshot, the stamps of $SRC.  As root the backup folder is on a tmpfs: the faults
 # are injected at the system calls, and a disk would only add minutes of
 # writeback to the runs (the real ENOSPC test below has its own tmpfs)
 fault_setup() {
@@ -75,9 +75,12 @@ fault_setup() {
 		when_finished "umount '$PWD/bkfs'"
 		BK=$PWD/bkfs/bk
 	fi
-	gen_tree src ${1:-small}
-	zdt -b "$BK" backup -c AR src >/dev/null
-	tree_stamp src >stamp.before
+	# the install tree: one copy per file and scale, shared by the tests
+	# (none writes to it, and each checks that zdt did not either)
+	SRC=$TEST_OUT/src-${1:-small}
+	[ -d "$SRC" ] || gen_tree "$SRC" ${1:-small}
+	zdt -b "$BK" backup -c AR "$SRC" >/dev/null
+	tree_stamp "$SRC" >stamp.before
 	complete_ids >ids.before
 	cp ids.before ids.first
 	test "$(wc -l <ids.before)" = 1
@@ -87,11 +90,11 @@ fault_setup() {
 trial_trace() {
 	# into a copy of the real backup folder, so that the trial makes the
 	# same calls as the runs under test (no folder of its own to create)
-	rm -rf trial
-	cp -a "$BK" trial
+	rm -rf "$(dirname "$BK")/trial"
+	cp -a "$BK" "$(dirname "$BK")/trial"
 	strace -f -y -o trace.all -e trace=write,fsync,rename,renameat,renameat2 \
-		"$ZDT" -b "$PWD/trial" backup -c AR src >/dev/null 2>&1
-	rm -rf trial
+		"$ZDT" -b "$(dirname "$BK")/trial" backup -c AR "$SRC" >/dev/null 2>&1
+	rm -rf "$(dirname "$BK")/trial"
 }
 
 # writes_into_snapshot: indices among the write calls of the trial backup
@@ -132,9 +135,9 @@ expect_success 'kill -9 at writes: no complete snapshot, install untouched, next
 	test $(wc -l <w) -ge 10
 	for n in 1 $(spread <w); do
 		must_fail 137 strace -f -o /dev/null -e trace=write -e inject=write:signal=KILL:when=$n \
-			"$ZDT" -b "$BK" backup -c AR src
+			"$ZDT" -b "$BK" backup -c AR "$SRC"
 		check_after_fault ids.before
-		zdt -b "$BK" backup -c AR src >/dev/null
+		zdt -b "$BK" backup -c AR "$SRC" >/dev/null
 		check_no_leftovers
 		complete_ids >ids.before
 	done
@@ -152,7 +155,7 @@ expect_success 'kill -9 at every fsync and rename: no complete snapshot until it
 	fsyncs_after_publish >after
 	for spec in $(seq -f "fsync:%g" "$nf") $(seq -f "$sc:%g" "$nr"); do
 		must_fail 137 strace -f -o /dev/null -e trace=${spec%:*} \
-			-e inject=${spec%:*}:signal=KILL:when=${spec#*:} "$ZDT" -b "$BK" backup -c AR src
+			-e inject=${spec%:*}:signal=KILL:when=${spec#*:} "$ZDT" -b "$BK" backup -c AR "$SRC"
 		if [ "${spec%:*}" = fsync ] && grep -qx "${spec#*:}" after; then
 			# killed after the publishing rename: complete, and whole
 			zdt -b "$BK" verify >/dev/null
@@ -161,7 +164,7 @@ expect_success 'kill -9 at every fsync and rename: no complete snapshot until it
 		check_after_fault ids.before
 	done
 	# one backup removes all the leftovers
-	zdt -b "$BK" backup -c AR src >/dev/null
+	zdt -b "$BK" backup -c AR "$SRC" >/dev/null
 	check_no_leftovers
 	check_first_verifies
 '
@@ -170,14 +173,14 @@ expect_success 'SIGKILL at random moments (timeout -s KILL)' '
 	fault_setup
 	for t in 0.05 0.1 0.2 0.3 0.5 0.8; do
 		rc=0
-		timeout -s KILL $t "$ZDT" -b "$BK" backup -c AR src >/dev/null 2>&1 || rc=$?
+		timeout -s KILL $t "$ZDT" -b "$BK" backup -c AR "$SRC" >/dev/null 2>&1 || rc=$?
 		case $rc in
 		137) check_after_fault ids.before ;;
 		0) zdt -b "$BK" verify >/dev/null; complete_ids >ids.before ;;
 		*) echo "exit $rc"; false ;;
 		esac
 	done
-	zdt -b "$BK" backup -c AR src >/dev/null
+	zdt -b "$BK" backup -c AR "$SRC" >/dev/null
 	check_no_leftovers
 	check_first_verifies
 '
@@ -188,7 +191,7 @@ expect_success 'ENOSPC on a write: exit 1, one message, nothing left behind' '
 	writes_into_snapshot >w
 	for n in $(spread <w); do
 		must_fail 1 strace -f -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=$n \
-			"$ZDT" -b "$BK" backup -c AR src >out 2>err
+			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
 		check_one_error err
 		check_grep "^zdt: backup: .*No space left on device" err
 		check_after_fault ids.before
@@ -197,7 +200,7 @@ expect_success 'ENOSPC on a write: exit 1, one message, nothing left behind' '
 	# every write failing from the first into the snapshot on (the
 	# messages cannot be written either)
 	must_fail 1 strace -f -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=$(head -n 1 w)+ \
-		"$ZDT" -b "$BK" backup -c AR src
+		"$ZDT" -b "$BK" backup -c AR "$SRC"
 	check_after_fault ids.before
 	check_no_leftovers
 	check_first_verifies
@@ -210,7 +213,7 @@ expect_success 'EIO on each fsync: exit 1, one message, nothing left behind' '
 	test "$nf" -ge 3
 	for k in $(seq "$nf"); do
 		must_fail 1 strace -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO:when=$k \
-			"$ZDT" -b "$BK" backup -c AR src >out 2>err
+			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
 		check_one_error err
 		check_grep "^zdt: backup: .*Input/output error" err
 		check_after_fault ids.before
@@ -225,7 +228,7 @@ expect_success 'EIO on each rename: exit 1, one message, nothing left behind' '
 	sc=$(rename_call)
 	for k in $(seq "$(calls $sc)"); do
 		must_fail 1 strace -f -o /dev/null -e trace=$sc -e inject=$sc:error=EIO:when=$k \
-			"$ZDT" -b "$BK" backup -c AR src >out 2>err
+			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
 		check_one_error err
 		check_grep "^zdt: backup: .*Input/output error" err
 		check_after_fault ids.before
@@ -238,16 +241,17 @@ expect_success root,mount,umount 'a real ENOSPC (free-space check blinded): exit
 	mkdir mnt
 	mount -t tmpfs -o size=4m tmpfs mnt
 	when_finished "umount \"$PWD/mnt\""
-	gen_tree src
-	tree_stamp src >stamp.before
+	SRC=$PWD/src
+	gen_tree "$SRC"
+	tree_stamp "$SRC" >stamp.before
 	must_fail 1 strace -f -o /dev/null -e trace=statfs,fstatfs -e inject=statfs,fstatfs:error=ENOSYS \
-		"$ZDT" -b "$PWD/mnt/bk" backup -c AR src >out 2>err
+		"$ZDT" -b "$PWD/mnt/bk" backup -c AR "$SRC" >out 2>err
 	check_grep "^zdt: backup: warning: .*free space" err
 	check_one_error err
 	check_grep "^zdt: backup: .*No space left on device" err
 	(cd mnt/bk && find . -mindepth 1 ! -path ./.lock ! -path ./audit.log) >left
 	test ! -s left || { echo "left in the tmpfs:"; cat left; false; }
-	tree_stamp src >stamp.now
+	tree_stamp "$SRC" >stamp.now
 	cmp stamp.before stamp.now
 '
 
@@ -256,7 +260,7 @@ for sig in INT:130 TERM:143; do
 		fault_setup
 		# 0.1 s per write: the backup takes ~15 s unless interrupted
 		strace -f -o /dev/null -e trace=write -e inject=write:delay_enter=100000 \
-			"$ZDT" -b "$BK" backup -c AR src >out 2>err &
+			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err &
 		spid=$!
 		when_finished "kill -9 $spid 2>/dev/null || :"
 		for i in $(seq 200); do

@@ -1,0 +1,211 @@
+#!/bin/bash
+# tests/run.sh - run zdt's unit and end-to-end tests.
+#
+# usage: tests/run.sh [--zdt PATH] [--torture] [--valgrind] [--keep] [-v] [-j N]
+#                     [UNIT_BINARY...]
+#
+#   --zdt PATH    the zdt binary to test (default: ./zdt at the repository root)
+#   --torture     also run the long tests/t9*.sh
+#   --valgrind    run zdt (and the unit binaries) under valgrind; meaningful on a
+#                 dynamic build (make zdt-test): errors and definite leaks fail
+#   --keep        keep every scratch folder under tests/out/
+#   -v            print each test file's full output
+#   -j N          run N test files at a time (default 1; results in order)
+#
+# Runs each cmocka UNIT_BINARY (each test case counts once), then every
+# tests/t[0-8]*.sh, each in its own bash with ZDT, ZDT_SRC, GEN_TREE (and
+# TEST_KEEP) in the environment.  One line per binary or file, then the
+# last line "N passed, N failed" (", N skipped" when some were); exit 0
+# iff nothing failed.  Logs: tests/out/<name>.log ($ZDT_TEST_OUT instead of
+# tests/out when set).
+set -u
+
+TESTS_DIR=$(cd "$(dirname "$0")" && pwd -P)
+ZDT_SRC=$(cd "$TESTS_DIR/.." && pwd -P)
+OUT=${ZDT_TEST_OUT:-$TESTS_DIR/out}
+export ZDT_TEST_OUT=$OUT
+zdt_bin=$ZDT_SRC/zdt
+torture= valgrind= keep= verbose= jobs=1
+units=()
+
+usage() {
+	sed -n '4,13s/^# \{0,1\}//p' "$0"
+	exit "${1:-2}"
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--zdt) [ $# -ge 2 ] || usage; zdt_bin=$2; shift ;;
+	--zdt=*) zdt_bin=${1#--zdt=} ;;
+	--torture) torture=1 ;;
+	--valgrind) valgrind=1 ;;
+	--keep) keep=1 ;;
+	-v | --verbose) verbose=1 ;;
+	-j) [ $# -ge 2 ] || usage; jobs=$2; shift ;;
+	-j*) jobs=${1#-j} ;;
+	-h | --help) usage 0 ;;
+	--) shift; units+=("$@"); break ;;
+	-*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+	*) units+=("$1") ;;
+	esac
+	shift
+done
+
+case $zdt_bin in /*) ;; *) zdt_bin=$PWD/$zdt_bin ;; esac
+if [ ! -x "$zdt_bin" ]; then
+	echo "run.sh: no zdt binary at '$zdt_bin' (make zdt, or give --zdt PATH)" >&2
+	exit 2
+fi
+case $jobs in '' | *[!0-9]* | 0) echo "run.sh: invalid -j '$jobs'" >&2; usage ;; esac
+mkdir -p "$OUT"
+
+VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+export ZDT=$zdt_bin
+if [ -n "$valgrind" ]; then
+	if ! command -v valgrind >/dev/null; then
+		echo "run.sh: --valgrind: valgrind is not installed" >&2
+		exit 2
+	fi
+	case $(file -b "$zdt_bin" 2>/dev/null) in
+	*static*) echo "run.sh: note: $zdt_bin is statically linked; valgrind checks less of it (make zdt-test)" >&2 ;;
+	esac
+	ZDT=$OUT/zdt-valgrind
+	{
+		echo '#!/bin/sh'
+		printf 'exec %s %q "$@"\n' "${VG[*]}" "$zdt_bin"
+	} >"$ZDT"
+	chmod 755 "$ZDT"
+	export ZDT_VALGRIND=1
+fi
+export ZDT_SRC GEN_TREE=$ZDT_SRC/scripts/gen-tree
+if [ -n "$keep" ]; then export TEST_KEEP=1; else unset TEST_KEEP; fi
+
+total_pass=0 total_fail=0 total_skip=0
+start=$SECONDS
+
+took=
+report() { # NAME PASS FAIL SKIP DETAIL (and $took: the file's run time)
+	local what="$2 passed"
+	[ "$3" = 0 ] || what="$what, $3 failed"
+	[ "$4" = 0 ] || what="$what, $4 skipped"
+	total_pass=$((total_pass + $2))
+	total_fail=$((total_fail + $3))
+	total_skip=$((total_skip + $4))
+	if [ "$3" != 0 ]; then
+		echo "FAIL $1 ($what)$took: $5"
+	else
+		echo "ok $1 ($what)$took"
+	fi
+}
+
+# ---- cmocka unit binaries ----
+for u in ${units[@]+"${units[@]}"}; do
+	name=$(basename "$u")
+	log=$OUT/$name.log
+	case $u in */*) ;; *) u=./$u ;; esac
+	if [ ! -x "$u" ]; then
+		report "$name" 0 1 0 "not an executable: $u"
+		continue
+	fi
+	if [ -n "$valgrind" ]; then
+		CMOCKA_MESSAGE_OUTPUT=stdout "${VG[@]}" "$u" >"$log" 2>&1
+	else
+		CMOCKA_MESSAGE_OUTPUT=stdout "$u" >"$log" 2>&1
+	fi
+	rc=$?
+	[ -z "$verbose" ] || cat "$log"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+	titles=$(sed -n 's/^\[  FAILED  \] \([^0-9].*\)/\1/p' "$log" | sort -u | paste -sd ';' | sed 's/;/; /g')
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+		titles="exit $rc${titles:+; $titles} (log: $log)"
+	elif [ "$f" != 0 ]; then
+		titles="$titles (log: $log)"
+	fi
+	if [ "$p" = 0 ] && [ "$f" = 0 ] && [ "$s" = 0 ]; then
+		f=1 titles="no cmocka summary (log: $log)"
+	fi
+	report "$name" "$p" "$f" "$s" "$titles"
+done
+
+# ---- end-to-end test files ----
+files=()
+for t in "$TESTS_DIR"/t[0-8]*.sh; do [ ! -f "$t" ] || files+=("$t"); done
+if [ -n "$torture" ]; then
+	for t in "$TESTS_DIR"/t9*.sh; do [ ! -f "$t" ] || files+=("$t"); done
+fi
+
+run_file() { # TEST LOG: runs one file, its exit code in LOG.rc
+	local tmo
+	case $(basename "$1") in t9*) tmo=${TEST_TIMEOUT:-7200} ;; *) tmo=${TEST_TIMEOUT:-900} ;; esac
+	local t0=$SECONDS rc
+	timeout -k 10 "$tmo" bash "$1" >"$2" 2>&1 </dev/null
+	rc=$?
+	echo "$rc $((SECONDS - t0))" >"$2.rc"
+}
+
+for t in ${files[@]+"${files[@]}"}; do
+	rm -f "$OUT/$(basename "${t%.sh}").log.rc"
+done
+# the files run -j at a time; results are reported in order
+(
+	for t in ${files[@]+"${files[@]}"}; do
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+		run_file "$t" "$OUT/$(basename "${t%.sh}").log" &
+	done
+	wait
+) &
+sched=$!
+trap 'kill $sched 2>/dev/null; exit 130' INT TERM
+
+for t in ${files[@]+"${files[@]}"}; do
+	name=$(basename "$t")
+	log=$OUT/${name%.sh}.log
+	while [ ! -s "$log.rc" ]; do
+		kill -0 $sched 2>/dev/null || [ -s "$log.rc" ] || { echo "run.sh: $name did not run" >&2; break; }
+		sleep 0.2
+	done
+	read -r rc took <"$log.rc" 2>/dev/null
+	rc=${rc:-125}
+	took=" [${took:-?} s]"
+	rm -f "$log.rc"
+	[ -z "$verbose" ] || cat "$log"
+	res=$(grep '^# zdt-tests: ' "$log" | tail -n 1)
+	if [ -z "$res" ]; then
+		why="exit $rc before test_done"
+		[ "$rc" != 124 ] && [ "$rc" != 137 ] || why="timed out"
+		p=$(grep -c '^ok [0-9]* - ' "$log")
+		s=$(grep -c '^ok [0-9]* # skip ' "$log")
+		f=$(grep -c '^not ok ' "$log")
+		titles=$(grep '^not ok ' "$log" | sed 's/^not ok //' | paste -sd ';' | sed 's/;/; /g')
+		report "$name" "$p" $((f + 1)) "$s" "$why${titles:+; $titles} (log: ${log#$ZDT_SRC/})"
+		continue
+	fi
+	p=$(sed -n 's/.* passed=\([0-9]*\).*/\1/p' <<<"$res")
+	f=$(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$res")
+	s=$(sed -n 's/.* skipped=\([0-9]*\).*/\1/p' <<<"$res")
+	case $res in
+	*skip_reason=*)
+		total_skip=$((total_skip + s))
+		echo "skip $name$took: ${res#*skip_reason=}"
+		continue
+		;;
+	esac
+	titles=${res#*failed_titles=}
+	titles=${titles%; }
+	if [ "$f" = 0 ] && [ "$rc" != 0 ]; then
+		f=1 titles="exit $rc after test_done"
+	fi
+	report "$name" "$p" "$f" "$s" "$titles (log: ${log#$ZDT_SRC/})"
+done
+wait $sched 2>/dev/null
+
+echo "# $((SECONDS - start)) s" >&2
+if [ "$total_skip" != 0 ]; then
+	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+else
+	echo "$total_pass passed, $total_fail failed"
+fi
+[ "$total_fail" = 0 ]

@@ -1,0 +1,278 @@
+#!/bin/bash
+# t3100-diff: `zdt diff`, what an upgrade changed since a snapshot: exit
+# codes, the word for each kind of change, the JSON document, --checksum,
+# and that it changes nothing.
+. "$(dirname "$0")/lib.sh"
+require python3 setfattr
+MUTATE=$ZDT_SRC/scripts/mutate-tree
+[ -x "$MUTATE" ] || skip_all "no $MUTATE (make scripts/mutate-tree)"
+
+# fast_sum: what tests/treesum.sh reads, in one python process: type, mode,
+# owner, size (not of folders: the file system's business), mtime (ns),
+# content hash, symlink target (which treesum.sh leaves out), hardlink
+# groups, sparse files, every xattr (ACLs included)
+FAST_SUM_PY='
+import difflib, hashlib, os, stat, sys
+def fsum(top, noroot):
+    root = os.fsencode(top)
+    out, links = [], {}
+    def q(b):
+        return repr(b)[2:-1]
+    def walk(rel):
+        p = root + b"/" + rel
+        st = os.lstat(p)
+        m = st.st_mode
+        t = ("f" if stat.S_ISREG(m) else "d" if stat.S_ISDIR(m) else "l" if stat.S_ISLNK(m) else
+             "p" if stat.S_ISFIFO(m) else "s" if stat.S_ISSOCK(m) else "c" if stat.S_ISCHR(m) else
+             "b" if stat.S_ISBLK(m) else "?")
+        extra, size = "-", st.st_size
+        if t == "f":
+            h = hashlib.blake2b(digest_size=16)
+            with open(p, "rb") as f:
+                for b in iter(lambda: f.read(1 << 20), b""):
+                    h.update(b)
+            extra = h.hexdigest()
+            if st.st_nlink > 1:
+                links.setdefault((st.st_dev, st.st_ino), []).append(rel)
+            if size and st.st_blocks * 512 < 0.9 * size:
+                extra += " sparse"
+        elif t == "l":
+            extra = "-> " + q(os.readlink(p))
+        elif t == "d":
+            size = "-"
+        elif t in "cb":
+            extra = "%d,%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
+        try:
+            names = sorted(os.listxattr(p, follow_symlinks=False))
+        except OSError:
+            names = []
+        xs = ["%s=%s" % (n, os.getxattr(p, n, follow_symlinks=False).hex()) for n in names]
+        if not (noroot and rel == b"."):
+            out.append("%s %o %d %d %s %d.%09d %s %s %s" % (t, m & 0o7777, st.st_uid, st.st_gid, size,
+                       st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, q(rel), extra, " ".join(xs)))
+        if t == "d":
+            for n in sorted(os.listdir(p)):
+                walk(n if rel == b"." else rel + b"/" + n)
+    walk(b".")
+    for g in sorted(sorted(v) for v in links.values()):
+        out.append("hardlink " + " ".join(q(x) for x in g))
+    return [l + "\n" for l in out]
+args = sys.argv[1:]
+noroot = "--no-root" in args
+args = [a for a in args if a != "--no-root"]
+if args[0] == "sum":
+    sys.stdout.writelines(fsum(args[1], noroot))
+    sys.exit(0)
+cache, rc = args[1], 0
+for ref, live in zip(args[2::2], args[3::2]):
+    key = os.path.join(cache, ".fsum-ref" + os.path.realpath(ref).replace("/", "_") + ("-noroot" if noroot else ""))
+    try:
+        a = open(key).readlines()
+    except OSError:
+        a = fsum(ref, noroot)
+        open(key, "w").writelines(a)
+    b = fsum(live, noroot)
+    if a != b:
+        sys.stderr.write("same_tree: %r (-) and %r (+) differ:\n" % (ref, live))
+        d = list(difflib.unified_diff(a, b, ref, live, n=0))
+        sys.stderr.writelines("    " + l for l in d[2:42])
+        rc = 1
+sys.exit(rc)
+'
+
+# fast_sum DIR [--no-root]: one line per path
+fast_sum() {
+	python3 -c "$FAST_SUM_PY" sum "$@"
+}
+
+# same_tree [--no-root] REF DIR [REF DIR]...: each DIR's fast_sum equals its
+# REF's (REF's sum is kept under $TEST_OUT: REF must not change afterwards)
+same_tree() {
+	python3 -c "$FAST_SUM_PY" cmp "$TEST_OUT" "$@" 2>&9
+}
+
+# setup: src (tiny tree), its pristine copy, one snapshot
+setup() {
+	gen_tree src
+	cp -a --sparse=always src pristine
+	zdt -b "$BK" backup -c AR "$@" src >/dev/null
+}
+
+# bk_state: every file of the backup folder but the audit log, with its
+# metadata and hash, and the audit log's size
+bk_state() {
+	(cd "$BK" && find . -path ./audit.log -prune -o -printf '%y %m %s %T@ %p\n' | sort
+	 find . -type f ! -name audit.log -exec xxhsum -H2 {} + | sort)
+}
+
+# one change of each kind, made by hand
+changes() {
+	echo "added" >src/conf/added.cfg
+	rm src/conf/ardbc.cfg
+	echo "upgraded" >>src/conf/ar.cfg
+	rm src/conf/log4j_pluginsvr.xml
+	mkdir src/conf/log4j_pluginsvr.xml
+	chmod 0640 src/conf/arsystem.properties
+	rm src/lib/libar.so
+	ln -s libar.so.9.1.00 src/lib/libar.so
+	touch -h -r pristine/lib/libar.so src/lib/libar.so
+	touch -r pristine/conf src/conf
+	touch -r pristine/lib src/lib
+}
+
+expect_success 'exit 0 when identical, 1 when something differs' '
+	setup
+	zdt -b "$BK" diff -c AR >out 2>err
+	zdt -b "$BK" diff -c AR --checksum >/dev/null
+	echo "upgraded" >>src/conf/ar.cfg
+	must_fail 1 zdt -b "$BK" diff -c AR >out 2>err
+	check_grep "conf/ar\.cfg" out
+	must_fail 1 zdt -b "$BK" diff -c arsystem --checksum >/dev/null
+	cp -a pristine/conf/ar.cfg src/conf/ar.cfg
+	touch -r pristine/conf src/conf
+	zdt -b "$BK" diff -c AR >/dev/null
+'
+
+expect_success 'each kind of change is reported with its word' '
+	setup
+	changes
+	must_fail 1 zdt -b "$BK" diff -c AR >out
+	cat out
+	check_grep "^added +conf/added\.cfg( |$)" out
+	check_grep "^removed +conf/ardbc\.cfg( |$)" out
+	check_grep "^modified +conf/ar\.cfg( |$)" out
+	check_grep "^type-changed +conf/log4j_pluginsvr\.xml( |$)" out
+	check_grep "^metadata +conf/arsystem\.properties .*mode" out
+	check_grep "^metadata +lib/libar\.so .*link target" out
+	test $(wc -l <out) = 6
+'
+
+expect_success 'metadata changes: mode, owner, mtime, xattrs; an mtime alone is metadata with --checksum' '
+	setup
+	chmod 0600 src/conf/arsystem.properties
+	chown 1234 src/conf/entry_remedy131.cfg
+	setfattr -n user.zdt.test -v changed src/conf/ar.cfg
+	touch -d @1500000000 src/conf/limit_cache135.log
+	must_fail 1 zdt -b "$BK" diff -c AR --checksum >out
+	cat out
+	check_grep "^metadata +conf/arsystem\.properties .*mode" out
+	check_grep "^metadata +conf/entry_remedy131\.cfg .*owner" out
+	check_grep "^metadata +conf/ar\.cfg .*xattr" out
+	check_grep "^metadata +conf/limit_cache135\.log .*mtime" out
+	test $(wc -l <out) = 4
+'
+
+expect_success '--json: the document and its counts' '
+	setup
+	zdt -b "$BK" --json diff -c AR >same.json
+	changes
+	must_fail 1 zdt -b "$BK" --json diff -c AR >diff.json 2>err
+	python3 - same.json diff.json "$(snap_id AR)" "$PWD/src" <<-\EOF
+	import json, sys
+	same = json.load(open(sys.argv[1]))
+	d = json.load(open(sys.argv[2]))
+	for x in (same, d):
+	    assert x["command"] == "diff" and x["ok"] is True, x
+	    for k in ("identical", "added", "removed", "modified", "type_changed", "metadata_changed", "changes"):
+	        assert k in x, (k, x)
+	assert same["identical"] is True and same["changes"] == [], same
+	assert all(same[k] == 0 for k in ("added", "removed", "modified", "type_changed", "metadata_changed")), same
+	assert d["identical"] is False, d
+	for c in d["changes"]:
+	    assert set(c) >= {"change", "path", "details"}, c
+	got = {c["path"]: c["change"] for c in d["changes"]}
+	want = {"conf/added.cfg": "added", "conf/ardbc.cfg": "removed", "conf/ar.cfg": "modified",
+	        "conf/log4j_pluginsvr.xml": "type-changed", "conf/arsystem.properties": "metadata",
+	        "lib/libar.so": "metadata"}
+	assert got == want, got
+	words = {"added": "added", "removed": "removed", "modified": "modified",
+	         "type-changed": "type_changed", "metadata": "metadata_changed"}
+	for w, k in words.items():
+	    assert d[k] == sum(1 for c in d["changes"] if c["change"] == w), (k, d[k])
+	assert d.get("snapshot", sys.argv[3]) == sys.argv[3], d
+	EOF
+'
+
+expect_success '--checksum catches a same-size, same-mtime change that the default check misses' '
+	setup
+	f=src/conf/ar.cfg
+	printf "#" | dd of=$f bs=1 seek=100 conv=notrunc status=none
+	touch -r pristine/conf/ar.cfg $f
+	! cmp -s pristine/conf/ar.cfg $f
+	zdt -b "$BK" diff -c AR >out
+	test ! -s out
+	must_fail 1 zdt -b "$BK" diff -c AR --checksum >out
+	check_grep "^modified +conf/ar\.cfg" out
+	test $(wc -l <out) = 1
+'
+
+expect_success 'diff changes nothing: the live tree, the backup folder (the audit log aside)' '
+	setup
+	"$MUTATE" src 20 5 >/dev/null
+	tree_stamp src >stamp.before
+	fast_sum src >sum.before
+	bk_state >bk.before
+	cp "$BK/audit.log" audit.before
+	must_fail 1 zdt -b "$BK" diff -c AR >/dev/null
+	must_fail 1 zdt -b "$BK" diff -c AR --checksum >/dev/null
+	must_fail 1 zdt -b "$BK" --json diff -c AR >/dev/null
+	tree_stamp src >stamp.after
+	fast_sum src >sum.after
+	bk_state >bk.after
+	cmp stamp.before stamp.after
+	cmp sum.before sum.after
+	cmp bk.before bk.after
+	# the audit log only grew
+	cmp -n $(stat -c %s audit.before) audit.before "$BK/audit.log"
+	test $(stat -c %s "$BK/audit.log") -gt $(stat -c %s audit.before)
+'
+
+expect_success 'no snapshot: exit 5; usage errors: exit 2' '
+	setup
+	must_fail 5 zdt -b "$BK" diff -c AtriumCore
+	must_fail 5 zdt -b "$BK" diff -c AR --snapshot 20000101T000000Z-01
+	must_fail 2 zdt -b "$BK" diff
+	must_fail 2 zdt -b "$BK" diff -c AR -c AtriumCore
+	must_fail 2 zdt -b "$BK" diff -c nosuch
+	must_fail 2 zdt -b "$BK" diff -c AR extra
+	rm -rf "$BK/AR"
+	must_fail 5 zdt -b "$BK" diff -c AR
+'
+
+expect_success 'diff --snapshot compares with that snapshot' '
+	setup
+	old=$(snap_id AR)
+	echo "v2" >src/conf/v2.cfg
+	zdt -b "$BK" backup -c AR src >/dev/null
+	zdt -b "$BK" diff -c AR >/dev/null
+	must_fail 1 zdt -b "$BK" diff -c AR --snapshot "$old" >out
+	check_grep "^added +conf/v2\.cfg" out
+'
+
+expect_success 'the install folder deleted: every path of the snapshot is removed' '
+	setup
+	rm -rf src
+	must_fail 1 zdt -b "$BK" --json diff -c AR >d.json
+	manifest_py paths "$(snap_dir AR)/manifest" >want
+	python3 - d.json want <<-\EOF
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	assert d["ok"] is True and d["identical"] is False, d
+	assert {c["change"] for c in d["changes"]} == {"removed"}, {c["change"] for c in d["changes"]}
+	assert d["removed"] == len(d["changes"]), d["removed"]
+	got = sorted(c["path"] for c in d["changes"])
+	want = sorted(p for p in open(sys.argv[2], "rb").read().decode("utf-8", "surrogateescape").split("\0") if p)
+	assert got == want, (len(got), len(want), sorted(set(want) - set(got))[:5], sorted(set(got) - set(want))[:5])
+	EOF
+'
+
+expect_success 'paths excluded at backup time are not reported' '
+	setup --exclude "*.log"
+	echo "upgraded log" >>src/conf/limit_cache135.log
+	echo "new" >src/conf/new.log
+	touch -r pristine/conf src/conf
+	zdt -b "$BK" diff -c AR >out
+	test ! -s out
+'
+
+test_done

@@ -1,0 +1,219 @@
+#!/bin/bash
+# t9200-rollback-torture: a rollback of the small tree after a heavy
+# upgrade (mutate-tree 30 7) killed at 20 points spread over every kind of
+# change it makes, killed again while it resumes, and killed at random
+# moments.  After each kill, `zdt list` shows rollback-interrupted; the next
+# run of the same rollback exits 0 and the tree equals the pristine copy
+# (fast_sum, see t2000-rollback.sh).  Runs only under tests/run.sh --torture.
+. "$(dirname "$0")/lib.sh"
+require python3 strace
+[ -z "$ZDT_VALGRIND" ] || skip_all "fault injection with strace under valgrind is too slow"
+MUTATE=$ZDT_SRC/scripts/mutate-tree
+[ -x "$MUTATE" ] || skip_all "no $MUTATE (make scripts/mutate-tree)"
+CALLS=renameat2,pwrite64,unlinkat,linkat,symlinkat,mkdirat,utimensat,fchmod,fchown
+
+# fast_sum: what tests/treesum.sh reads, in one python process: type, mode,
+# owner, size (not of folders: the file system's business), mtime (ns),
+# content hash, symlink target (which treesum.sh leaves out), hardlink
+# groups, sparse files, every xattr (ACLs included)
+FAST_SUM_PY='
+import difflib, hashlib, os, stat, sys
+def fsum(top, noroot):
+    root = os.fsencode(top)
+    out, links = [], {}
+    def q(b):
+        return repr(b)[2:-1]
+    def walk(rel):
+        p = root + b"/" + rel
+        st = os.lstat(p)
+        m = st.st_mode
+        t = ("f" if stat.S_ISREG(m) else "d" if stat.S_ISDIR(m) else "l" if stat.S_ISLNK(m) else
+             "p" if stat.S_ISFIFO(m) else "s" if stat.S_ISSOCK(m) else "c" if stat.S_ISCHR(m) else
+             "b" if stat.S_ISBLK(m) else "?")
+        extra, size = "-", st.st_size
+        if t == "f":
+            h = hashlib.blake2b(digest_size=16)
+            with open(p, "rb") as f:
+                for b in iter(lambda: f.read(1 << 20), b""):
+                    h.update(b)
+            extra = h.hexdigest()
+            if st.st_nlink > 1:
+                links.setdefault((st.st_dev, st.st_ino), []).append(rel)
+            if size and st.st_blocks * 512 < 0.9 * size:
+                extra += " sparse"
+        elif t == "l":
+            extra = "-> " + q(os.readlink(p))
+        elif t == "d":
+            size = "-"
+        elif t in "cb":
+            extra = "%d,%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
+        try:
+            names = sorted(os.listxattr(p, follow_symlinks=False))
+        except OSError:
+            names = []
+        xs = ["%s=%s" % (n, os.getxattr(p, n, follow_symlinks=False).hex()) for n in names]
+        if not (noroot and rel == b"."):
+            out.append("%s %o %d %d %s %d.%09d %s %s %s" % (t, m & 0o7777, st.st_uid, st.st_gid, size,
+                       st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, q(rel), extra, " ".join(xs)))
+        if t == "d":
+            for n in sorted(os.listdir(p)):
+                walk(n if rel == b"." else rel + b"/" + n)
+    walk(b".")
+    for g in sorted(sorted(v) for v in links.values()):
+        out.append("hardlink " + " ".join(q(x) for x in g))
+    return [l + "\n" for l in out]
+args = sys.argv[1:]
+noroot = "--no-root" in args
+args = [a for a in args if a != "--no-root"]
+if args[0] == "sum":
+    sys.stdout.writelines(fsum(args[1], noroot))
+    sys.exit(0)
+cache, rc = args[1], 0
+for ref, live in zip(args[2::2], args[3::2]):
+    key = os.path.join(cache, ".fsum-ref" + os.path.realpath(ref).replace("/", "_") + ("-noroot" if noroot else ""))
+    try:
+        a = open(key).readlines()
+    except OSError:
+        a = fsum(ref, noroot)
+        open(key, "w").writelines(a)
+    b = fsum(live, noroot)
+    if a != b:
+        sys.stderr.write("same_tree: %r (-) and %r (+) differ:\n" % (ref, live))
+        d = list(difflib.unified_diff(a, b, ref, live, n=0))
+        sys.stderr.writelines("    " + l for l in d[2:42])
+        rc = 1
+sys.exit(rc)
+'
+
+# fast_sum DIR [--no-root]: one line per path
+fast_sum() {
+	python3 -c "$FAST_SUM_PY" sum "$@"
+}
+
+# same_tree [--no-root] REF DIR [REF DIR]...: each DIR's fast_sum equals its
+# REF's (REF's sum is kept under $TEST_OUT: REF must not change afterwards)
+same_tree() {
+	python3 -c "$FAST_SUM_PY" cmp "$TEST_OUT" "$@" 2>&9
+}
+
+# setup: the small tree, its pristine copy, a snapshot, the upgrade
+setup() {
+	gen_tree src small
+	cp -a --sparse=always src pristine
+	zdt -b "$BK" backup -c AR src >/dev/null
+	"$MUTATE" src 30 7 >/dev/null
+}
+
+# trial: trace.all, the calls of a whole rollback (which restores src)
+trial() {
+	strace -f -o trace.all -e trace=renameat,$CALLS "$ZDT" -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+}
+
+# points N: N kill points "SYSCALL:K" (K counts that system call, as
+# strace's when= does), spread over the calls made between writing the
+# rollback journal and removing it
+points() {
+	awk -v want="$1" -v calls="$CALLS" '
+		BEGIN { n = split(calls, c, ","); for (i = 1; i <= n; i++) ok[c[i]] = 1 }
+		{ sc = $2; sub(/\(.*/, "", sc); k[sc]++ }
+		/rollback\.journal"/ && / renameat\(/ { on = 1; next }
+		/unlinkat\(.*"rollback\.journal"/ { on = 0 }
+		on && (sc in ok) { m++; s[m] = sc ":" k[sc] }
+		END { for (i = 1; i <= want; i++) print s[int(1 + (i - 1) * (m - 1) / (want - 1))] }
+	' trace.all | sort -u
+}
+
+# kill_at SPEC: the rollback killed by SIGKILL at SPEC (SYSCALL:K)
+kill_at() {
+	must_fail 137 strace -f -o /dev/null -e trace=${1%:*} -e inject=${1%:*}:signal=KILL:when=${1#*:} \
+		"$ZDT" -b "$BK" rollback -c AR
+	check_eq "rollback-interrupted after a kill at $1" 1 "$(count_state AR rollback-interrupted)"
+}
+
+# finish: the rerun of the same rollback, and the result
+finish() {
+	zdt -b "$BK" rollback -c AR >out 2>err
+	check_eq "rollback-interrupted after the rerun" 0 "$(count_state AR rollback-interrupted)"
+	check_eq "complete snapshots" 1 "$(count_state AR complete)"
+	same_tree pristine src
+	zdt -b "$BK" diff -c AR --checksum >/dev/null
+}
+
+expect_success 'kill -9 at 20 points spread over every kind of change: each rerun finishes' '
+	setup
+	trial
+	points 20 >p
+	cat p
+	test "$(wc -l <p)" -ge 15
+	# every kind of change is hit at least once where the trial made it
+	for sc in renameat2 pwrite64 unlinkat utimensat; do
+		grep -q "^$sc:" p
+	done
+	while read -r spec; do
+		echo "== kill at $spec"
+		"$MUTATE" src 30 7 >/dev/null
+		kill_at $spec
+		finish
+	done <p
+'
+
+expect_success 'killed again while resuming: the third run finishes' '
+	setup
+	trial
+	points 6 >p
+	set -- renameat2:1 unlinkat:1 pwrite64:2
+	while read -r spec; do
+		second=$1
+		shift
+		set -- "$@" $second
+		echo "== kill at $spec, then while resuming at $second"
+		"$MUTATE" src 30 7 >/dev/null
+		kill_at $spec
+		# the resume has less to do: it may be done before that call
+		rc=0
+		strace -f -o /dev/null -e trace=${second%:*} -e inject=${second%:*}:signal=KILL:when=${second#*:} \
+			"$ZDT" -b "$BK" rollback -c AR >/dev/null 2>&1 || rc=$?
+		case $rc in
+		137) check_eq "rollback-interrupted" 1 "$(count_state AR rollback-interrupted)" ;;
+		0) check_eq "rollback-interrupted" 0 "$(count_state AR rollback-interrupted)" ;;
+		*) echo "exit $rc"; false ;;
+		esac
+		finish
+	done <p
+'
+
+expect_success 'SIGKILL at random moments (timeout -s KILL)' '
+	setup
+	trial
+	for t in 0.05 0.1 0.2 0.3 0.5 0.8 1.2 2; do
+		"$MUTATE" src 30 7 >/dev/null
+		rc=0
+		timeout -s KILL $t "$ZDT" -b "$BK" rollback -c AR >/dev/null 2>&1 || rc=$?
+		echo "timeout $t: exit $rc, $(count_state AR rollback-interrupted) interrupted"
+		case $rc in
+		0 | 137) ;;
+		*) false ;;
+		esac
+		finish
+	done
+'
+
+expect_success 'SIGTERM and SIGINT at 6 points: exit 143 / 130, then the rerun finishes' '
+	setup
+	trial
+	points 6 >p
+	i=0
+	while read -r spec; do
+		i=$((i + 1))
+		case $((i % 2)) in 0) sig=TERM rc=143 ;; *) sig=INT rc=130 ;; esac
+		echo "== SIG$sig at $spec"
+		"$MUTATE" src 30 7 >/dev/null
+		must_fail $rc strace -f -o /dev/null -e trace=${spec%:*} \
+			-e inject=${spec%:*}:signal=$sig:when=${spec#*:} "$ZDT" -b "$BK" rollback -c AR
+		check_eq "rollback-interrupted after SIG$sig" 1 "$(count_state AR rollback-interrupted)"
+		finish
+	done <p
+'
+
+test_done
