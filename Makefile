@@ -56,12 +56,12 @@ deps-if-missing:
 
 check: deps-if-missing
 	@$(MAKE) --no-print-directory all zdt-test $(UNIT)
-	@tests/run.sh --zdt ./zdt $(UNIT)
+	@tests/run.sh -j2 --zdt ./zdt $(UNIT)
 
 asan: deps-if-missing
 	@$(MAKE) --no-print-directory zdt-asan zdt-test scripts/gen-tree scripts/mutate-tree $(UNIT)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		tests/run.sh --zdt ./zdt-asan $(UNIT)
+		tests/run.sh -j2 --zdt ./zdt-asan $(UNIT)
 
 valgrind: deps-if-missing
 	@$(MAKE) --no-print-directory zdt-test scripts/gen-tree scripts/mutate-tree $(UNIT)
