@@ -489,6 +489,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			journal_write(z, r);
 			double p0 = now_mono();
 			rb_merge(r, RB_APPLY);
+			check_signal();	/* a signal during the last change: the journal stays */
 			verbose("%s: applied, %.2f s", component_name(r->comp), now_mono() - p0);
 			p0 = now_mono();
 			if (syncfs(r->rootfd) < 0)
