@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "common/atomic.h"
+#include "common/beacon.h"
 #include "common/component.h"
 #include "common/fsops.h"
 #include "common/json.h"
 #include "common/progress.h"
 #include "common/store.h"
+#include "common/util.h"
 
 static const char help_usage[] =
 	"usage: zdt help [COMMAND]\n"
@@ -31,12 +33,13 @@ static struct zdt *json_z;
 static void json_on_exit(void);
 
 static const struct zdt_cmd commands[] = {
-	{ "backup", cmd_backup, CMD_EXCLUSIVE, "snapshot a component's install folder", backup_usage },
-	{ "list", cmd_list, CMD_NOLOCK, "list snapshots", list_usage },
+	{ "backup", cmd_backup, CMD_EXCLUSIVE | CMD_BEACON, "snapshot a component's install folder", backup_usage },
+	{ "list", cmd_list, CMD_NOLOCK | CMD_BEACON, "list snapshots", list_usage },
 	{ "verify", cmd_verify, CMD_SHARED, "check snapshots against their manifests", verify_usage },
 	{ "diff", cmd_diff, CMD_SHARED, "show what changed since a snapshot", diff_usage },
 	{ "rollback", cmd_rollback, CMD_EXCLUSIVE, "restore install folders to a snapshot", rollback_usage },
 	{ "cleanup", cmd_cleanup, CMD_EXCLUSIVE, "delete snapshots by policy (for cron)", cleanup_usage },
+	{ "doctor", cmd_doctor, CMD_SHARED, "check the backups, ar.cfg, ports and processes", doctor_usage },
 	{ "help", cmd_help, 0, "show the help of a command", help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -312,7 +315,7 @@ static void uid_name(uid_t uid, char *out, size_t n)
 	fclose(f);
 }
 
-static void audit_line(struct zdt *z, const char *event, int code)
+static void audit_line(struct zdt *z, const char *event, int code, const char *detail)
 {
 	struct sbuf sb = SBUF_INIT;
 	char t[32];
@@ -347,6 +350,8 @@ static void audit_line(struct zdt *z, const char *event, int code)
 		sbuf_addf(&sb, " event=end exit=%d outcome=%s", code, outcome(code));
 	else
 		sbuf_addf(&sb, " event=%s", event);
+	if (detail && *detail)
+		sbuf_addf(&sb, " %s", detail);
 	if (audit_append(z->bkfd, sb.buf) < 0)
 		warning_errno("cannot write the audit log: '%s/%s'", zdt_bkdir(z), AUDIT_LOG);
 	sbuf_free(&sb);
@@ -355,8 +360,103 @@ static void audit_line(struct zdt *z, const char *event, int code)
 static void audit_on_exit(void)
 {
 	if (audit_z && audit_z->bkfd >= 0)
-		audit_line(audit_z, "end", err_exit_code());
+		audit_line(audit_z, "end", err_exit_code(), NULL);
 	audit_z = NULL;
+}
+
+void zdt_audit_event(struct zdt *z, const char *event, const char *detail)
+{
+	if (z->bkfd >= 0)
+		audit_line(z, event, 0, detail);
+}
+
+/* ---- the cleanup beacon ----------------------------------------------- */
+
+/* "45s", "12m", "5h", "3d" */
+static const char *fmt_age(char *buf, size_t n, time_t s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, n, "%llds", (long long)s);
+	else if (s < 2 * 3600)
+		snprintf(buf, n, "%lldm", (long long)s / 60);
+	else if (s < 2 * 86400)
+		snprintf(buf, n, "%lldh", (long long)s / 3600);
+	else
+		snprintf(buf, n, "%lldd", (long long)s / 86400);
+	return buf;
+}
+
+int zdt_cleanup_check(struct zdt *z, struct sbuf *last, struct sbuf *why)
+{
+	struct beacon b;
+	uint64_t iv = z->cf.cleanup_interval;
+	time_t now = zdt_now();
+	char t[32], a[32], i2[32], s1[16];
+	int rc = beacon_read(z->bkfd, &b);
+
+	fmt_age(i2, sizeof(i2), (time_t)(2 * iv));
+	if (rc < 0) {
+		sbuf_addf(last, "cannot read '%s/%s': %s", zdt_bkdir(z), BEACON_FILE,
+			  errno == EINVAL ? "damaged" : strerror(errno));
+		if (!iv)
+			return -1;
+		sbuf_addf(why, "its beacon '%s/%s' is unreadable", zdt_bkdir(z), BEACON_FILE);
+		return 1;
+	}
+	if (rc == 0) {
+		struct snapinfo *v;
+		size_t n;
+		time_t oldest = 0;
+		sbuf_adds(last, "has never run in this backup folder");
+		if (!iv)
+			return -1;
+		if (store_list(z->bkfd, COMP_ALL, &v, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (v[i].meta_ok && (!oldest || v[i].created < oldest))
+					oldest = v[i].created;
+			store_list_free(v, n);
+		}
+		if (oldest && now - oldest > (time_t)(2 * iv)) {
+			sbuf_addf(why, "it has never run in this backup folder, whose oldest snapshot is %s old "
+				  "(cleanup-interval %s: expected at least every %s)",
+				  fmt_age(a, sizeof(a), now - oldest), fmt_age(t, sizeof(t), (time_t)iv), i2);
+			return 1;
+		}
+		return 0;
+	}
+	sbuf_addf(last, "last ran %s (%s ago, pid %ld): removed %lu snapshot%s and %lu leftover%s, kept %lu, "
+		  "freed %s, exit %d", fmt_time(t, sizeof(t), b.time), fmt_age(a, sizeof(a), now - b.time), b.pid,
+		  b.removed, b.removed == 1 ? "" : "s", b.leftovers, b.leftovers == 1 ? "" : "s", b.kept,
+		  fmt_size(s1, sizeof(s1), b.freed), b.exit);
+	if (!iv)
+		return -1;
+	if (now - b.time > (time_t)(2 * iv)) {
+		sbuf_addf(why, "it last ran %s, %s ago, more than twice its cleanup-interval (%s)",
+			  fmt_time(t, sizeof(t), b.time), fmt_age(a, sizeof(a), now - b.time),
+			  fmt_age(i2, sizeof(i2), (time_t)iv));
+		return 1;
+	}
+	if (b.exit) {
+		sbuf_addf(why, "its last run, %s, failed with exit %d", fmt_time(t, sizeof(t), b.time), b.exit);
+		return 1;
+	}
+	return 0;
+}
+
+static void beacon_warn(struct zdt *z)
+{
+	struct sbuf last = SBUF_INIT, why = SBUF_INIT;
+
+	if (z->cf.cleanup_interval && zdt_cleanup_check(z, &last, &why) > 0) {
+		warning("the cron cleanup is overdue: %s", why.buf);
+		if (zdt_verbosity >= 1)
+			hint("check /etc/cron.d/zdt-cleanup or zdt-cleanup.timer, and mail from cron; "
+			     "'zdt doctor' says what the last cleanup did");
+	}
+	sbuf_free(&last);
+	sbuf_free(&why);
 }
 
 /* ---- the backup folder ------------------------------------------------ */
@@ -405,12 +505,17 @@ void zdt_open_store(struct zdt *z)
 		sbuf_free(&cl);
 		if (rc < 0)
 			die_errno(ZDT_EFAIL, "cannot lock the backup folder: '%s/%s'", z->backup_dir, LOCK_FILE);
-		if (rc > 0)
+		if (rc > 0 && z->lock_try) {
+			z->lock_busy = 1;
+			snprintf(z->lock_holder, sizeof(z->lock_holder), "%s", who.buf);
+		} else if (rc > 0)
 			die_hint(ZDT_EREFUSED, z->lock_wait > 0 ? "it still held the lock when --wait ran out; zdt never breaks another run's lock"
 				 : "wait for it to finish (cleanup: --wait SECONDS); zdt never breaks another run's lock",
 				 "backup folder '%s' is in use by %s", z->backup_dir, who.buf);
 	}
-	audit_line(z, "start", 0);
+	audit_line(z, "start", 0, NULL);
+	if (flags & CMD_BEACON)
+		beacon_warn(z);
 	sbuf_free(&at);
 	sbuf_free(&to);
 	sbuf_free(&who);

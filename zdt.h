@@ -27,6 +27,7 @@ enum {
 	CMD_EXCLUSIVE = 1,	/* creates it if missing, exclusive lock */
 	CMD_SHARED = 2,		/* must exist, shared lock */
 	CMD_NOLOCK = 4,		/* must exist, no lock */
+	CMD_BEACON = 8,		/* warns when the cron cleanup is overdue */
 };
 
 struct zdt;
@@ -58,6 +59,9 @@ struct zdt {
 	const char *user;		/* AR user of a rollback (audit) */
 	int must_exist;			/* CMD_EXCLUSIVE, but do not create the folder */
 	double lock_wait;		/* seconds to wait for another run's lock */
+	int lock_try;			/* lock held by another run: go on without it */
+	int lock_busy;			/* ... and it was (lock_holder names it) */
+	char lock_holder[160];
 };
 
 enum {
@@ -94,14 +98,32 @@ void zdt_open_store(struct zdt *z);
 /* the backup folder's path for messages */
 const char *zdt_bkdir(struct zdt *z);
 
+/*
+ * One more line in the audit log, for a change a run made besides its
+ * start and end: "... command=CMD components=LIST event=EVENT DETAIL";
+ * DETAIL is key=value words, paths escaped with esc_path().
+ */
+void zdt_audit_event(struct zdt *z, const char *event, const char *detail);
+
+/*
+ * The cron cleanup against the cleanup beacon (common/beacon.h) of the open
+ * backup folder: -1 when no cleanup-interval is configured (last still
+ * describes the last run), 0 when the last run is recent enough and
+ * succeeded, 1 when it is older than twice the interval, has never happened
+ * although the oldest snapshot is, or failed.  last: what the beacon says,
+ * for people; why: the problem.
+ */
+int zdt_cleanup_check(struct zdt *z, struct sbuf *last, struct sbuf *why);
+
 int cmd_backup(struct zdt *z, int argc, char **argv);
 int cmd_list(struct zdt *z, int argc, char **argv);
 int cmd_verify(struct zdt *z, int argc, char **argv);
 int cmd_rollback(struct zdt *z, int argc, char **argv);
 int cmd_diff(struct zdt *z, int argc, char **argv);
 int cmd_cleanup(struct zdt *z, int argc, char **argv);
+int cmd_doctor(struct zdt *z, int argc, char **argv);
 
 extern const char backup_usage[], list_usage[], verify_usage[], rollback_usage[], diff_usage[],
-	cleanup_usage[];
+	cleanup_usage[], doctor_usage[];
 
 #endif

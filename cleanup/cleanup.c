@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../common/atomic.h"
+#include "../common/beacon.h"
 #include "../common/component.h"
 #include "../common/fsops.h"
 #include "../common/json.h"
@@ -69,6 +70,30 @@ static int remove_snapshot(struct zdt *z, const struct snapinfo *si)
 	close(cfd);
 	errno = e;
 	return rc;
+}
+
+/* the beacon that list, backup and doctor read (common/beacon.h) */
+static void record_run(struct zdt *z, unsigned mask, unsigned long removed, unsigned long leftovers,
+		       unsigned long kept, unsigned long failed, uint64_t freed)
+{
+	struct beacon b;
+	int comps[COMP_N], nc = component_order(mask, comps);
+	size_t len = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.time = zdt_now();
+	b.pid = (long)getpid();
+	for (int i = nc - 1; i >= 0; i--)
+		len += (size_t)snprintf(b.components + len, sizeof(b.components) - len, "%s%s",
+					len ? "," : "", component_name(comps[i]));
+	b.exit = failed ? ZDT_EFAIL : 0;
+	b.removed = removed;
+	b.leftovers = leftovers;
+	b.kept = kept;
+	b.failed = failed;
+	b.freed = freed;
+	if (beacon_write(z->bkfd, &b) < 0)
+		warning_errno("cannot record this cleanup in '%s/%s'", zdt_bkdir(z), BEACON_FILE);
 }
 
 int cmd_cleanup(struct zdt *z, int argc, char **argv)
@@ -280,6 +305,8 @@ int cmd_cleanup(struct zdt *z, int argc, char **argv)
 			dry ? "would delete" : "deleted", removed, removed == 1 ? "" : "s", leftovers,
 			leftovers == 1 ? "" : "s", fmt_size(s1, sizeof(s1), freed), kept);
 	}
+	if (!dry)
+		record_run(z, mask, removed, leftovers, kept, failed, freed);
 	free(vd);
 	store_list_free(v, n);
 	return failed ? ZDT_EFAIL : 0;

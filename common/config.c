@@ -52,6 +52,9 @@ static int global_key(struct config *cf, const char *k, const char *v, struct sb
 		if (parse_duration(v, &cf->cleanup_older_than))
 			return sbuf_addf(why, "invalid cleanup-older-than '%s' (a duration: 48h, 14d)", v), -1;
 		cf->has_cleanup_older_than = 1;
+	} else if (!strcmp(k, "cleanup-interval")) {
+		if (parse_duration(v, &cf->cleanup_interval) || !cf->cleanup_interval)
+			return sbuf_addf(why, "invalid cleanup-interval '%s' (a duration: 1h, 1d)", v), -1;
 	} else if (!strcmp(k, "cleanup-keep-last")) {
 		if (parse_u64(v, 1, 1000, &cf->cleanup_keep_last))
 			return sbuf_addf(why, "invalid cleanup-keep-last '%s' (1..1000)", v), -1;

@@ -31,6 +31,7 @@ struct config {
 	uint64_t cleanup_older_than;	/* seconds, 0 = unset */
 	int has_cleanup_older_than;
 	uint64_t cleanup_keep_last;	/* 0 = unset */
+	uint64_t cleanup_interval;	/* seconds between cron cleanups, 0 = unset */
 	struct {
 		char *path;
 		char **exclude;

@@ -25,6 +25,7 @@
 #include "../common/progress.h"
 #include "../common/store.h"
 #include "member.h"
+#include "verify.h"
 #include "../zdt.h"
 
 const char verify_usage[] =
@@ -49,6 +50,8 @@ struct vstate {
 	uint64_t entries;
 	struct progress prog;
 	const char *zeros;
+	int quiet;		/* count and remember the first, print nothing */
+	char first[512];
 };
 
 static void report(struct vstate *v, const char *path, int64_t offset, const char *fmt, ...)
@@ -65,7 +68,10 @@ static void report(struct vstate *v, const char *path, int64_t offset, const cha
 	v->damaged++;
 	esc_path(&p, path);
 	progress_end(&v->prog);
-	if (offset >= 0)
+	if (v->quiet) {
+		if (v->damaged == 1)
+			snprintf(v->first, sizeof(v->first), "%.200s: %.300s", p.buf, why);
+	} else if (offset >= 0)
 		fprintf(v->z->out, "%s %s: %s: FAILED (%s; its data starts at archive byte %" PRId64 ")\n",
 			component_name(v->si->comp), v->si->id, p.buf, why, offset);
 	else
@@ -227,6 +233,26 @@ out:
 	mentry_release(&m);
 	sbuf_free(&ap);
 	return v->damaged ? -1 : 0;
+}
+
+int verify_snapshot(struct zdt *z, int bkfd, const struct snapinfo *si, int quiet,
+		    struct verify_result *res)
+{
+	struct vstate vs;
+	char *zeros = xcalloc(1, MEMBER_ZBUF);
+	int rc;
+
+	memset(&vs, 0, sizeof(vs));
+	vs.z = z;
+	vs.si = si;
+	vs.zeros = zeros;
+	vs.quiet = quiet;
+	rc = verify_one(&vs, bkfd);
+	free(zeros);
+	res->damaged = vs.damaged;
+	res->entries = vs.entries;
+	memcpy(res->first, vs.first, sizeof(res->first));
+	return rc;
 }
 
 int cmd_verify(struct zdt *z, int argc, char **argv)
