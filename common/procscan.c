@@ -315,7 +315,7 @@ static int listen_fd(void *arg, const char *target)
 	unsigned long ino;
 	char tail;
 
-	if (sscanf(target, "socket:[%lu]%c", &ino, &tail) != 2 || tail != ']')
+	if (sscanf(target, "socket:[%lu%c", &ino, &tail) != 2 || tail != ']')
 		return 0;
 	for (size_t i = 0; i < c->in.n; i++) {
 		if (c->in.v[i] == ino) {
