@@ -32,7 +32,9 @@
 #       the last line of every file; prints the counts run.sh reads.
 #
 # Helpers: zdt, gen_tree, tree_equal, tree_stamp, snap_id, snap_dir,
-# count_complete, count_state, manifest_py, json_get, syscall_count.
+# count_complete, count_state, manifest_py, json_get, syscall_count,
+# need_mutate ($MUTATE), setup_src, fast_sum, same_tree, and for the
+# torture campaigns quick, campaign_case, campaign_done.
 
 TEST_FILE=$(basename "$0")
 TEST_NAME=${TEST_FILE%.sh}
@@ -61,6 +63,10 @@ rm -rf "$TEST_OUT"
 mkdir -p "$TEST_OUT" || exit 1
 : >"$TEST_OUT/.empty.conf"
 export ZDT_CONFIG="$TEST_OUT/.empty.conf"
+
+# fd 7: the test file's own stdout (a campaign's figure goes there, past
+# the test's log)
+exec 7>&1
 
 test_count=0
 test_pass=0
@@ -277,7 +283,8 @@ tree_sum_cached() {
 		tree_sig "$1" >"$sig"
 		if cmp -s "$sig" "$c.sig"; then
 			rm -f "$sig"
-			[ -f "$c.sum" ] || { tree_sum "$c" >"$c.sum.$$" && mv "$c.sum.$$" "$c.sum"; } || return 1
+			# a sum made by an older treesum.sh does not count
+			[ -f "$c.sum" ] && [ "$c.sum" -nt "$TESTS_DIR/treesum.sh" ] || { tree_sum "$c" >"$c.sum.$$" && mv "$c.sum.$$" "$c.sum"; } || return 1
 			if [ "$2" = --no-root ]; then
 				grep -Ev '^d [0-7]+ [0-9]+ [0-9]+ [0-9]+ [0-9.]+ \. -$' "$c.sum"
 			else
@@ -424,4 +431,79 @@ check_same_paths() {
 	fi
 	rm -f "$m" "$f"
 	return $rc
+}
+
+# ---- rollback round trips (t2000, t2100, t2200, t2300, t3100, t9200) --------
+
+MUTATE=$ZDT_SRC/scripts/mutate-tree
+FAST_SUM=$TESTS_DIR/fastsum.py
+
+# need_mutate: skip the file when scripts/mutate-tree is not built
+need_mutate() {
+	[ -x "$MUTATE" ] || skip_all "no $MUTATE (make scripts/mutate-tree)"
+}
+
+# fast_sum DIR [--no-root]: tests/fastsum.py: what treesum.sh reads, in one
+# python process, one line per path
+fast_sum() {
+	python3 "$FAST_SUM" sum "$@"
+}
+
+# same_tree [--no-root] REF DIR [REF DIR]...: each DIR's fast_sum equals its
+# REF's (REF's sum is kept under $TEST_OUT: REF must not change afterwards)
+same_tree() {
+	python3 "$FAST_SUM" cmp "$TEST_OUT" "$@" 2>&9
+}
+
+# setup_src [SCALE] [BACKUP OPTIONS]: src (a SCALE tree, default tiny), its
+# pristine copy, one snapshot of src (component AR)
+setup_src() {
+	local scale=tiny
+	case ${1:-} in '' | -*) ;; *) scale=$1; shift ;; esac
+	gen_tree src "$scale" &&
+	cp -a --sparse=always src pristine &&
+	zdt -b "$BK" backup -c AR "$@" src >/dev/null
+}
+
+# ---- torture campaigns -------------------------------------------------------
+#
+# A campaign runs many cases, counts those that held, prints its figure
+# "NAME: N tried, N held" on the file's stdout (run.sh shows it) and fails
+# when a case did not hold.  $QUICK (set by the quick t[0-8] files that
+# source a t9 campaign, or ZDT_TORTURE_QUICK=1) asks for a few cases only.
+
+QUICK=${QUICK:-${ZDT_TORTURE_QUICK:-}}
+camp_tried=0 camp_held=0
+
+# quick FULL FEW: FEW when $QUICK, else FULL
+quick() {
+	if [ -n "$QUICK" ]; then echo "$2"; else echo "$1"; fi
+}
+
+# campaign_case WHAT CMD...: one case; CMD's failure is reported with WHAT
+campaign_case() {
+	local what=$1
+	shift
+	local rc
+	camp_tried=$((camp_tried + 1))
+	# set -e holds inside CMD (it would not inside an if)
+	set +e
+	( set -e; "$@" )
+	rc=$?
+	set -e
+	if [ $rc = 0 ]; then
+		camp_held=$((camp_held + 1))
+	else
+		echo "campaign: case did not hold (exit $rc): $what" >&9
+	fi
+	return 0
+}
+
+# campaign_done NAME: print the figure, fail unless every case held
+campaign_done() {
+	local q=
+	[ -z "$QUICK" ] || q=" (quick)"
+	echo "$1$q: $camp_tried tried, $camp_held held" >&9
+	echo "# $1$q: $camp_tried tried, $camp_held held" >&7
+	test "$camp_tried" -gt 0 && test "$camp_tried" = "$camp_held"
 }

@@ -199,6 +199,8 @@ for t in ${files[@]+"${files[@]}"}; do
 		f=1 titles="exit $rc after test_done"
 	fi
 	report "$name" "$p" "$f" "$s" "$titles (log: ${log#$ZDT_SRC/})"
+	# the figures of the torture campaigns (tests/lib.sh campaign_done)
+	[ -n "$verbose" ] || sed -n 's/^# \(.*: [0-9]* tried, [0-9]* held\)$/    \1/p' "$log"
 done
 wait $sched 2>/dev/null
 

@@ -13,88 +13,7 @@
 # small one has.
 . "$(dirname "$0")/lib.sh"
 require python3 xxhsum getfattr setfattr setfacl
-MUTATE=$ZDT_SRC/scripts/mutate-tree
-[ -x "$MUTATE" ] || skip_all "no $MUTATE (make scripts/mutate-tree)"
-
-FAST_SUM_PY='
-import difflib, hashlib, os, stat, sys
-def fsum(top, noroot):
-    root = os.fsencode(top)
-    out, links = [], {}
-    def q(b):
-        return repr(b)[2:-1]
-    def walk(rel):
-        p = root + b"/" + rel
-        st = os.lstat(p)
-        m = st.st_mode
-        t = ("f" if stat.S_ISREG(m) else "d" if stat.S_ISDIR(m) else "l" if stat.S_ISLNK(m) else
-             "p" if stat.S_ISFIFO(m) else "s" if stat.S_ISSOCK(m) else "c" if stat.S_ISCHR(m) else
-             "b" if stat.S_ISBLK(m) else "?")
-        extra, size = "-", st.st_size
-        if t == "f":
-            h = hashlib.blake2b(digest_size=16)
-            with open(p, "rb") as f:
-                for b in iter(lambda: f.read(1 << 20), b""):
-                    h.update(b)
-            extra = h.hexdigest()
-            if st.st_nlink > 1:
-                links.setdefault((st.st_dev, st.st_ino), []).append(rel)
-            if size and st.st_blocks * 512 < 0.9 * size:
-                extra += " sparse"
-        elif t == "l":
-            extra = "-> " + q(os.readlink(p))
-        elif t == "d":
-            size = "-"
-        elif t in "cb":
-            extra = "%d,%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
-        try:
-            names = sorted(os.listxattr(p, follow_symlinks=False))
-        except OSError:
-            names = []
-        xs = ["%s=%s" % (n, os.getxattr(p, n, follow_symlinks=False).hex()) for n in names]
-        if not (noroot and rel == b"."):
-            out.append("%s %o %d %d %s %d.%09d %s %s %s" % (t, m & 0o7777, st.st_uid, st.st_gid, size,
-                       st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, q(rel), extra, " ".join(xs)))
-        if t == "d":
-            for n in sorted(os.listdir(p)):
-                walk(n if rel == b"." else rel + b"/" + n)
-    walk(b".")
-    for g in sorted(sorted(v) for v in links.values()):
-        out.append("hardlink " + " ".join(q(x) for x in g))
-    return [l + "\n" for l in out]
-args = sys.argv[1:]
-noroot = "--no-root" in args
-args = [a for a in args if a != "--no-root"]
-if args[0] == "sum":
-    sys.stdout.writelines(fsum(args[1], noroot))
-    sys.exit(0)
-cache, rc = args[1], 0
-for ref, live in zip(args[2::2], args[3::2]):
-    key = os.path.join(cache, ".fsum-ref" + os.path.realpath(ref).replace("/", "_") + ("-noroot" if noroot else ""))
-    try:
-        a = open(key).readlines()
-    except OSError:
-        a = fsum(ref, noroot)
-        open(key, "w").writelines(a)
-    b = fsum(live, noroot)
-    if a != b:
-        sys.stderr.write("same_tree: %r (-) and %r (+) differ:\n" % (ref, live))
-        d = list(difflib.unified_diff(a, b, ref, live, n=0))
-        sys.stderr.writelines("    " + l for l in d[2:42])
-        rc = 1
-sys.exit(rc)
-'
-
-# fast_sum DIR [--no-root]: one line per path
-fast_sum() {
-	python3 -c "$FAST_SUM_PY" sum "$@"
-}
-
-# same_tree [--no-root] REF DIR [REF DIR]...: each DIR's fast_sum equals its
-# REF's (REF's sum is kept under $TEST_OUT: REF must not change afterwards)
-same_tree() {
-	python3 -c "$FAST_SUM_PY" cmp "$TEST_OUT" "$@" 2>&9
-}
+need_mutate
 
 # json_counts FILE: "rewritten created removed metadata_fixed" of a rollback
 # --json document with one component
@@ -112,13 +31,6 @@ print(c[0]["rewritten"], c[0]["created"], c[0]["removed"], c[0]["metadata_fixed"
 bk_state() {
 	(cd "$BK" && find . \( -path ./audit.log -o -path ./.lock \) -prune -o -printf '%y %m %s %T@ %p\n' | sort
 	 find . -type f ! -name audit.log ! -name .lock -exec xxhsum -H2 {} + | sort)
-}
-
-# setup_tiny: src (tiny tree), pristine (its copy), one snapshot of src
-setup_tiny() {
-	gen_tree src
-	cp -a --sparse=always src pristine
-	zdt -b "$BK" backup -c AR "$@" src >/dev/null
 }
 
 for scale in small tiny; do
@@ -171,7 +83,7 @@ for how in none gzip; do
 done
 
 expect_success 'rollback --dry-run changes nothing and its plan names the changed paths' '
-	setup_tiny
+	setup_src
 	"$MUTATE" src 5 42 >/dev/null
 	echo "upgraded" >>src/conf/ar.cfg
 	echo "new" >src/conf/added-by-upgrade.cfg
@@ -207,7 +119,7 @@ expect_success 'rollback --dry-run changes nothing and its plan names the change
 '
 
 expect_success 'diff --json and rollback --dry-run --json name the same paths' '
-	setup_tiny
+	setup_src
 	"$MUTATE" src 20 3 >/dev/null
 	chmod 0600 src/conf/arsystem.properties
 	setfattr -n user.zdt.test -v changed src/conf/ar.cfg
@@ -226,7 +138,7 @@ expect_success 'diff --json and rollback --dry-run --json name the same paths' '
 '
 
 expect_success 'rollback --path conf restores conf/ only' '
-	setup_tiny
+	setup_src
 	echo "upgraded" >>src/conf/ar.cfg
 	echo "new" >src/conf/added-by-upgrade.cfg
 	rm src/conf/ardbc.cfg
@@ -246,7 +158,7 @@ expect_success 'rollback --path conf restores conf/ only' '
 '
 
 expect_success 'paths excluded at backup time are left alone, the rest is rolled back' '
-	setup_tiny --exclude "*.log"
+	setup_src --exclude "*.log"
 	echo "upgraded log" >>src/conf/limit_cache135.log
 	echo "new log" >src/conf/new-by-upgrade.log
 	rm src/serverdata/archive_item104.log
@@ -272,7 +184,7 @@ expect_success 'paths excluded at backup time are left alone, the rest is rolled
 '
 
 expect_success 'a folder the upgrade added that holds an excluded file: the rest of it is removed, the rollback finishes' '
-	setup_tiny --exclude "*.log"
+	setup_src --exclude "*.log"
 	mkdir src/newmodule
 	echo "kept" >src/newmodule/new.log
 	echo "removed" >src/newmodule/new.cfg
@@ -287,7 +199,7 @@ expect_success 'a folder the upgrade added that holds an excluded file: the rest
 '
 
 expect_success 'a same-size, same-mtime content change: missed by default, caught by --checksum' '
-	setup_tiny
+	setup_src
 	f=src/conf/ar.cfg
 	printf "#" | dd of=$f bs=1 seek=100 conv=notrunc status=none
 	touch -r pristine/conf/ar.cfg $f
@@ -303,7 +215,7 @@ expect_success 'a same-size, same-mtime content change: missed by default, caugh
 '
 
 expect_success 'a folder replaced by a symlink to a folder outside: a folder again, the outside untouched' '
-	setup_tiny
+	setup_src
 	# outside: what conf held, slightly changed (a rollback that followed
 	# the link would "fix" it), and a sentinel
 	cp -a src/conf outside
@@ -330,7 +242,7 @@ expect_success 'a folder replaced by a symlink to a folder outside: a folder aga
 '
 
 expect_success 'a file turned into a folder and a folder turned into a file are turned back' '
-	setup_tiny
+	setup_src
 	rm src/conf/ardbc.cfg
 	mkdir src/conf/ardbc.cfg
 	echo inner >src/conf/ardbc.cfg/inner.cfg
@@ -345,7 +257,7 @@ expect_success 'a file turned into a folder and a folder turned into a file are 
 '
 
 expect_success 'hardlink groups broken by the upgrade are linked again' '
-	setup_tiny
+	setup_src
 	ino() { stat -c %i "$@" | sort -u | wc -l; }
 	test "$(ino src/arserver/bin/arserverd src/bin/arserverd)" = 1
 	# the first name of a group replaced by a copy (same content and mtime)
@@ -367,7 +279,7 @@ expect_success 'hardlink groups broken by the upgrade are linked again' '
 '
 
 expect_success 'a sparse file rewritten (or deleted) by the upgrade comes back sparse' '
-	setup_tiny
+	setup_src
 	f=src/serverdata/ftindex/ftindex.sparse
 	alloc() { echo $(($(stat -c "%b*%B" "$1"))); }
 	size=$(stat -c %s $f)
@@ -388,7 +300,7 @@ expect_success 'a sparse file rewritten (or deleted) by the upgrade comes back s
 '
 
 expect_success 'xattr and ACL changes are reverted' '
-	setup_tiny
+	setup_src
 	setfattr -n user.zdt.test -v changed src/conf/ar.cfg
 	setfattr -n user.added -v 1 src/conf/arsystem.properties
 	setfacl -m u:99:rwx src/conf/armonitor.cfg
@@ -433,7 +345,7 @@ expect_success 'a FIFO the rollback creates under a default ACL does not keep an
 '
 
 expect_success 'an install folder deleted entirely is recreated' '
-	setup_tiny
+	setup_src
 	rm -rf src
 	must_fail 1 zdt -b "$BK" diff -c AR >/dev/null
 	zdt -b "$BK" rollback -c AR >/dev/null
@@ -442,7 +354,7 @@ expect_success 'an install folder deleted entirely is recreated' '
 '
 
 expect_success root 'owners changed by the upgrade are restored (setuid bit included)' '
-	setup_tiny
+	setup_src
 	chown 1234:1234 src/conf/ar.cfg src/conf src/bin/arsignald
 	chown -h 1234:1234 src/lib/libar.so
 	test "$(stat -c %a src/bin/arsignald)" = 755	# chown dropped setuid

@@ -11,101 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 require python3 xxhsum strace
 [ -z "$ZDT_VALGRIND" ] || skip_all "fault injection with strace under valgrind is too slow"
-MUTATE=$ZDT_SRC/scripts/mutate-tree
-[ -x "$MUTATE" ] || skip_all "no $MUTATE (make scripts/mutate-tree)"
-
-# fast_sum: what tests/treesum.sh reads, in one python process: type, mode,
-# owner, size (not of folders: the file system's business), mtime (ns),
-# content hash, symlink target (which treesum.sh leaves out), hardlink
-# groups, sparse files, every xattr (ACLs included)
-FAST_SUM_PY='
-import difflib, hashlib, os, stat, sys
-def fsum(top, noroot):
-    root = os.fsencode(top)
-    out, links = [], {}
-    def q(b):
-        return repr(b)[2:-1]
-    def walk(rel):
-        p = root + b"/" + rel
-        st = os.lstat(p)
-        m = st.st_mode
-        t = ("f" if stat.S_ISREG(m) else "d" if stat.S_ISDIR(m) else "l" if stat.S_ISLNK(m) else
-             "p" if stat.S_ISFIFO(m) else "s" if stat.S_ISSOCK(m) else "c" if stat.S_ISCHR(m) else
-             "b" if stat.S_ISBLK(m) else "?")
-        extra, size = "-", st.st_size
-        if t == "f":
-            h = hashlib.blake2b(digest_size=16)
-            with open(p, "rb") as f:
-                for b in iter(lambda: f.read(1 << 20), b""):
-                    h.update(b)
-            extra = h.hexdigest()
-            if st.st_nlink > 1:
-                links.setdefault((st.st_dev, st.st_ino), []).append(rel)
-            if size and st.st_blocks * 512 < 0.9 * size:
-                extra += " sparse"
-        elif t == "l":
-            extra = "-> " + q(os.readlink(p))
-        elif t == "d":
-            size = "-"
-        elif t in "cb":
-            extra = "%d,%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
-        try:
-            names = sorted(os.listxattr(p, follow_symlinks=False))
-        except OSError:
-            names = []
-        xs = ["%s=%s" % (n, os.getxattr(p, n, follow_symlinks=False).hex()) for n in names]
-        if not (noroot and rel == b"."):
-            out.append("%s %o %d %d %s %d.%09d %s %s %s" % (t, m & 0o7777, st.st_uid, st.st_gid, size,
-                       st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, q(rel), extra, " ".join(xs)))
-        if t == "d":
-            for n in sorted(os.listdir(p)):
-                walk(n if rel == b"." else rel + b"/" + n)
-    walk(b".")
-    for g in sorted(sorted(v) for v in links.values()):
-        out.append("hardlink " + " ".join(q(x) for x in g))
-    return [l + "\n" for l in out]
-args = sys.argv[1:]
-noroot = "--no-root" in args
-args = [a for a in args if a != "--no-root"]
-if args[0] == "sum":
-    sys.stdout.writelines(fsum(args[1], noroot))
-    sys.exit(0)
-cache, rc = args[1], 0
-for ref, live in zip(args[2::2], args[3::2]):
-    key = os.path.join(cache, ".fsum-ref" + os.path.realpath(ref).replace("/", "_") + ("-noroot" if noroot else ""))
-    try:
-        a = open(key).readlines()
-    except OSError:
-        a = fsum(ref, noroot)
-        open(key, "w").writelines(a)
-    b = fsum(live, noroot)
-    if a != b:
-        sys.stderr.write("same_tree: %r (-) and %r (+) differ:\n" % (ref, live))
-        d = list(difflib.unified_diff(a, b, ref, live, n=0))
-        sys.stderr.writelines("    " + l for l in d[2:42])
-        rc = 1
-sys.exit(rc)
-'
-
-# fast_sum DIR [--no-root]: one line per path
-fast_sum() {
-	python3 -c "$FAST_SUM_PY" sum "$@"
-}
-
-# same_tree [--no-root] REF DIR [REF DIR]...: each DIR's fast_sum equals its
-# REF's (REF's sum is kept under $TEST_OUT: REF must not change afterwards)
-same_tree() {
-	python3 -c "$FAST_SUM_PY" cmp "$TEST_OUT" "$@" 2>&9
-}
-
-# setup [SCALE [BACKUP OPTIONS]]: src, its pristine copy, one snapshot
-setup() {
-	local scale=${1:-tiny}
-	shift || :
-	gen_tree src $scale
-	cp -a --sparse=always src pristine
-	zdt -b "$BK" backup -c AR "$@" src >/dev/null
-}
+need_mutate
 
 # stamp: the stamp of src now, as the reference for check_untouched
 stamp() {
@@ -203,7 +109,7 @@ count() {
 }
 
 expect_success 'recomputing the checksum line reproduces an untouched manifest' '
-	setup
+	setup_src
 	m=$(snap_dir AR)/manifest
 	cp "$m" m.orig
 	rechecksum "$m"
@@ -211,7 +117,7 @@ expect_success 'recomputing the checksum line reproduces an untouched manifest' 
 '
 
 expect_success 'a flipped byte in the data of a needed file (uncompressed): exit 4, nothing touched' '
-	setup
+	setup_src
 	"$MUTATE" src 5 42 >/dev/null
 	echo "upgraded" >>src/conf/ar.cfg
 	off=$(mentry_offset conf/ar.cfg)
@@ -230,7 +136,7 @@ expect_success 'a flipped byte in the data of a needed file (uncompressed): exit
 '
 
 expect_success 'a flipped byte in the middle of a gzip archive: exit 4, nothing touched' '
-	setup tiny --compress gzip
+	setup_src tiny --compress gzip
 	"$MUTATE" src 5 42 >/dev/null
 	a=$(snap_archive AR)
 	case $a in *.gz) ;; *) false ;; esac
@@ -254,7 +160,7 @@ expect_success 'a flipped byte in the middle of a gzip archive: exit 4, nothing 
 '
 
 expect_success 'a flipped byte in the manifest: exit 4, nothing touched' '
-	setup
+	setup_src
 	"$MUTATE" src 5 42 >/dev/null
 	stamp
 	m=$(snap_dir AR)/manifest
@@ -275,7 +181,7 @@ expect_success 'a flipped byte in the manifest: exit 4, nothing touched' '
 
 for h in dotdot absolute below-symlink below-symlink-outside; do
 	expect_success "a hostile manifest entry ($h), checksum recomputed: exit 4, nothing written anywhere" '
-		setup
+		setup_src
 		mkdir sentinel
 		echo sentinel >sentinel/SENTINEL
 		case '$h' in
@@ -309,7 +215,7 @@ for h in dotdot absolute below-symlink below-symlink-outside; do
 done
 
 expect_success 'a hostile hardlink entry whose target goes through a symlink: exit 4, nothing touched' '
-	setup
+	setup_src
 	l=$(file_line lib/zz-hl | awk "{ \$1 = \"h\"; \$8 = \"-\"; \$10 = \$10 \" -> lib/libar.so/x\"; print }")
 	hostile lib/libar.so.9.1.00 "$l"
 	chmod 0600 src/conf/arsystem.properties
@@ -320,7 +226,7 @@ expect_success 'a hostile hardlink entry whose target goes through a symlink: ex
 '
 
 expect_success 'kill -9 at 8 points of a rollback: rollback-interrupted, then the same rollback finishes' '
-	setup small
+	setup_src small
 	"$MUTATE" src 30 7 >/dev/null
 	trial renameat2,pwrite64,unlinkat
 	same_tree pristine src
@@ -346,7 +252,7 @@ expect_success 'kill -9 at 8 points of a rollback: rollback-interrupted, then th
 
 for e in EIO:"Input/output error" ENOSPC:"No space left on device"; do
 	expect_success "${e%%:*} on a write and on a rename: exit 1 naming the path; the rerun finishes" '
-		setup
+		setup_src
 		"$MUTATE" src 30 7 >/dev/null
 		trial renameat2,pwrite64
 		nr=$(count renameat2) nw=$(count pwrite64)
@@ -428,7 +334,7 @@ expect_success 'kill -9 in the second component of a --from rollback: the same s
 '
 
 expect_success 'another run holds the lock: exit 3, nothing touched' '
-	setup
+	setup_src
 	"$MUTATE" src 5 42 >/dev/null
 	stamp
 	PY=${PYTHON3:-$(command -v python3)}
@@ -454,7 +360,7 @@ time.sleep(60)" "$BK/.lock" </dev/null >/dev/null 2>&1 & echo $! >locker.pid)
 '
 
 expect_success 'SIGTERM during a rollback: exit 143, the journal stays, the rerun finishes' '
-	setup
+	setup_src
 	"$MUTATE" src 30 7 >/dev/null
 	trial renameat2
 	nr=$(count renameat2)

@@ -4,99 +4,7 @@
 # and that it changes nothing.
 . "$(dirname "$0")/lib.sh"
 require python3 setfattr
-MUTATE=$ZDT_SRC/scripts/mutate-tree
-[ -x "$MUTATE" ] || skip_all "no $MUTATE (make scripts/mutate-tree)"
-
-# fast_sum: what tests/treesum.sh reads, in one python process: type, mode,
-# owner, size (not of folders: the file system's business), mtime (ns),
-# content hash, symlink target (which treesum.sh leaves out), hardlink
-# groups, sparse files, every xattr (ACLs included)
-FAST_SUM_PY='
-import difflib, hashlib, os, stat, sys
-def fsum(top, noroot):
-    root = os.fsencode(top)
-    out, links = [], {}
-    def q(b):
-        return repr(b)[2:-1]
-    def walk(rel):
-        p = root + b"/" + rel
-        st = os.lstat(p)
-        m = st.st_mode
-        t = ("f" if stat.S_ISREG(m) else "d" if stat.S_ISDIR(m) else "l" if stat.S_ISLNK(m) else
-             "p" if stat.S_ISFIFO(m) else "s" if stat.S_ISSOCK(m) else "c" if stat.S_ISCHR(m) else
-             "b" if stat.S_ISBLK(m) else "?")
-        extra, size = "-", st.st_size
-        if t == "f":
-            h = hashlib.blake2b(digest_size=16)
-            with open(p, "rb") as f:
-                for b in iter(lambda: f.read(1 << 20), b""):
-                    h.update(b)
-            extra = h.hexdigest()
-            if st.st_nlink > 1:
-                links.setdefault((st.st_dev, st.st_ino), []).append(rel)
-            if size and st.st_blocks * 512 < 0.9 * size:
-                extra += " sparse"
-        elif t == "l":
-            extra = "-> " + q(os.readlink(p))
-        elif t == "d":
-            size = "-"
-        elif t in "cb":
-            extra = "%d,%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
-        try:
-            names = sorted(os.listxattr(p, follow_symlinks=False))
-        except OSError:
-            names = []
-        xs = ["%s=%s" % (n, os.getxattr(p, n, follow_symlinks=False).hex()) for n in names]
-        if not (noroot and rel == b"."):
-            out.append("%s %o %d %d %s %d.%09d %s %s %s" % (t, m & 0o7777, st.st_uid, st.st_gid, size,
-                       st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, q(rel), extra, " ".join(xs)))
-        if t == "d":
-            for n in sorted(os.listdir(p)):
-                walk(n if rel == b"." else rel + b"/" + n)
-    walk(b".")
-    for g in sorted(sorted(v) for v in links.values()):
-        out.append("hardlink " + " ".join(q(x) for x in g))
-    return [l + "\n" for l in out]
-args = sys.argv[1:]
-noroot = "--no-root" in args
-args = [a for a in args if a != "--no-root"]
-if args[0] == "sum":
-    sys.stdout.writelines(fsum(args[1], noroot))
-    sys.exit(0)
-cache, rc = args[1], 0
-for ref, live in zip(args[2::2], args[3::2]):
-    key = os.path.join(cache, ".fsum-ref" + os.path.realpath(ref).replace("/", "_") + ("-noroot" if noroot else ""))
-    try:
-        a = open(key).readlines()
-    except OSError:
-        a = fsum(ref, noroot)
-        open(key, "w").writelines(a)
-    b = fsum(live, noroot)
-    if a != b:
-        sys.stderr.write("same_tree: %r (-) and %r (+) differ:\n" % (ref, live))
-        d = list(difflib.unified_diff(a, b, ref, live, n=0))
-        sys.stderr.writelines("    " + l for l in d[2:42])
-        rc = 1
-sys.exit(rc)
-'
-
-# fast_sum DIR [--no-root]: one line per path
-fast_sum() {
-	python3 -c "$FAST_SUM_PY" sum "$@"
-}
-
-# same_tree [--no-root] REF DIR [REF DIR]...: each DIR's fast_sum equals its
-# REF's (REF's sum is kept under $TEST_OUT: REF must not change afterwards)
-same_tree() {
-	python3 -c "$FAST_SUM_PY" cmp "$TEST_OUT" "$@" 2>&9
-}
-
-# setup: src (tiny tree), its pristine copy, one snapshot
-setup() {
-	gen_tree src
-	cp -a --sparse=always src pristine
-	zdt -b "$BK" backup -c AR "$@" src >/dev/null
-}
+need_mutate
 
 # bk_state: every file of the backup folder but the audit log, with its
 # metadata and hash, and the audit log's size
@@ -121,7 +29,7 @@ changes() {
 }
 
 expect_success 'exit 0 when identical, 1 when something differs' '
-	setup
+	setup_src
 	zdt -b "$BK" diff -c AR >out 2>err
 	zdt -b "$BK" diff -c AR --checksum >/dev/null
 	echo "upgraded" >>src/conf/ar.cfg
@@ -134,7 +42,7 @@ expect_success 'exit 0 when identical, 1 when something differs' '
 '
 
 expect_success 'each kind of change is reported with its word' '
-	setup
+	setup_src
 	changes
 	must_fail 1 zdt -b "$BK" diff -c AR >out
 	cat out
@@ -148,7 +56,7 @@ expect_success 'each kind of change is reported with its word' '
 '
 
 expect_success 'metadata changes: mode, owner, mtime, xattrs; an mtime alone is metadata with --checksum' '
-	setup
+	setup_src
 	chmod 0600 src/conf/arsystem.properties
 	chown 1234 src/conf/entry_remedy131.cfg
 	setfattr -n user.zdt.test -v changed src/conf/ar.cfg
@@ -163,7 +71,7 @@ expect_success 'metadata changes: mode, owner, mtime, xattrs; an mtime alone is 
 '
 
 expect_success '--json: the document and its counts' '
-	setup
+	setup_src
 	zdt -b "$BK" --json diff -c AR >same.json
 	changes
 	must_fail 1 zdt -b "$BK" --json diff -c AR >diff.json 2>err
@@ -194,7 +102,7 @@ expect_success '--json: the document and its counts' '
 '
 
 expect_success '--checksum catches a same-size, same-mtime change that the default check misses' '
-	setup
+	setup_src
 	f=src/conf/ar.cfg
 	printf "#" | dd of=$f bs=1 seek=100 conv=notrunc status=none
 	touch -r pristine/conf/ar.cfg $f
@@ -207,7 +115,7 @@ expect_success '--checksum catches a same-size, same-mtime change that the defau
 '
 
 expect_success 'diff changes nothing: the live tree, the backup folder (the audit log aside)' '
-	setup
+	setup_src
 	"$MUTATE" src 20 5 >/dev/null
 	tree_stamp src >stamp.before
 	fast_sum src >sum.before
@@ -228,7 +136,7 @@ expect_success 'diff changes nothing: the live tree, the backup folder (the audi
 '
 
 expect_success 'no snapshot: exit 5; usage errors: exit 2' '
-	setup
+	setup_src
 	must_fail 5 zdt -b "$BK" diff -c AtriumCore
 	must_fail 5 zdt -b "$BK" diff -c AR --snapshot 20000101T000000Z-01
 	must_fail 2 zdt -b "$BK" diff
@@ -240,7 +148,7 @@ expect_success 'no snapshot: exit 5; usage errors: exit 2' '
 '
 
 expect_success 'diff --snapshot compares with that snapshot' '
-	setup
+	setup_src
 	old=$(snap_id AR)
 	echo "v2" >src/conf/v2.cfg
 	zdt -b "$BK" backup -c AR src >/dev/null
@@ -250,7 +158,7 @@ expect_success 'diff --snapshot compares with that snapshot' '
 '
 
 expect_success 'the install folder deleted: every path of the snapshot is removed' '
-	setup
+	setup_src
 	rm -rf src
 	must_fail 1 zdt -b "$BK" --json diff -c AR >d.json
 	manifest_py paths "$(snap_dir AR)/manifest" >want
@@ -267,7 +175,7 @@ expect_success 'the install folder deleted: every path of the snapshot is remove
 '
 
 expect_success 'paths excluded at backup time are not reported' '
-	setup --exclude "*.log"
+	setup_src --exclude "*.log"
 	echo "upgraded log" >>src/conf/limit_cache135.log
 	echo "new" >src/conf/new.log
 	touch -r pristine/conf src/conf
