@@ -388,6 +388,20 @@ static const char *fmt_age(char *buf, size_t n, time_t s)
 	return buf;
 }
 
+/* an interval in the largest unit that divides it: "1h", "90m", "2d" */
+static const char *fmt_interval(char *buf, size_t n, uint64_t s)
+{
+	if (s && s % 86400 == 0)
+		snprintf(buf, n, "%llud", (unsigned long long)(s / 86400));
+	else if (s && s % 3600 == 0)
+		snprintf(buf, n, "%lluh", (unsigned long long)(s / 3600));
+	else if (s && s % 60 == 0)
+		snprintf(buf, n, "%llum", (unsigned long long)(s / 60));
+	else
+		snprintf(buf, n, "%llus", (unsigned long long)s);
+	return buf;
+}
+
 int zdt_cleanup_check(struct zdt *z, struct sbuf *last, struct sbuf *why)
 {
 	struct beacon b;
@@ -396,7 +410,7 @@ int zdt_cleanup_check(struct zdt *z, struct sbuf *last, struct sbuf *why)
 	char t[32], a[32], i2[32], s1[16];
 	int rc = beacon_read(z->bkfd, &b);
 
-	fmt_age(i2, sizeof(i2), (time_t)(2 * iv));
+	fmt_interval(i2, sizeof(i2), 2 * iv);
 	if (rc < 0) {
 		sbuf_addf(last, "cannot read '%s/%s': %s", zdt_bkdir(z), BEACON_FILE,
 			  errno == EINVAL ? "damaged" : strerror(errno));
@@ -421,7 +435,7 @@ int zdt_cleanup_check(struct zdt *z, struct sbuf *last, struct sbuf *why)
 		if (oldest && now - oldest > (time_t)(2 * iv)) {
 			sbuf_addf(why, "it has never run in this backup folder, whose oldest snapshot is %s old "
 				  "(cleanup-interval %s: expected at least every %s)",
-				  fmt_age(a, sizeof(a), now - oldest), fmt_age(t, sizeof(t), (time_t)iv), i2);
+				  fmt_age(a, sizeof(a), now - oldest), fmt_interval(t, sizeof(t), iv), i2);
 			return 1;
 		}
 		return 0;
@@ -435,7 +449,7 @@ int zdt_cleanup_check(struct zdt *z, struct sbuf *last, struct sbuf *why)
 	if (now - b.time > (time_t)(2 * iv)) {
 		sbuf_addf(why, "it last ran %s, %s ago, more than twice its cleanup-interval (%s)",
 			  fmt_time(t, sizeof(t), b.time), fmt_age(a, sizeof(a), now - b.time),
-			  fmt_age(i2, sizeof(i2), (time_t)iv));
+			  fmt_interval(i2, sizeof(i2), iv));
 		return 1;
 	}
 	if (b.exit) {

@@ -887,7 +887,7 @@ int cmd_doctor(struct zdt *z, int argc, char **argv)
 
 	if (z->json)
 		print_json(&d);
-	if (zdt_verbosity >= 1)
+	if (zdt_verbosity >= 2)
 		fprintf(z->out, "doctor: %zu check%s, %lu failed, %lu warning%s\n", d.nc, d.nc == 1 ? "" : "s",
 			d.failed, d.warned, d.warned == 1 ? "" : "s");
 	for (size_t i = 0; i < d.nc; i++) {
