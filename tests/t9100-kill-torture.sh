@@ -1,0 +1,196 @@
+#!/bin/bash
+# t9100-kill-torture: kill -9 at 100 points spread evenly over a whole run
+# of backup, rollback and cleanup (tests/run.sh --torture; the quick file
+# t8100-kill-quick.sh runs 4 points of each in make check).
+#
+# A trial run is traced with strace (every system call); the kill points
+# are SYSCALL:K, the K-th call of SYSCALL (as strace's inject when= counts
+# it), taken at even steps over the trial's calls, the first and the last
+# included.  Each point is one case of the campaign:
+#   backup    the install dir is untouched (tree_stamp: any write changes a
+#             ctime), every snapshot that is not partial verifies, the next
+#             backup exits 0 and leaves no partial leftover;
+#   rollback  the run shows rollback-interrupted, or it had not yet touched
+#             the tree, or it was done; the rerun exits 0 and the tree
+#             equals the snapshot (fast_sum, hardlinks, xattrs, mtimes);
+#   cleanup   every snapshot listed complete verifies, the folder holds
+#             nothing list does not show, the rerun leaves exactly what the
+#             policy keeps.
+# A point that the run does not reach (the runs differ a little, threads)
+# lets the run finish: exit 0, and the same checks apply.
+. "$(dirname "$0")/lib.sh"
+require strace python3
+[ -z "$ZDT_VALGRIND" ] || skip_all "fault injection with strace under valgrind is too slow"
+need_mutate
+POINTS=${KILL_POINTS:-$(quick 100 4)}
+
+# spread_points N TRACE: N kill points "SYSCALL:K" spread evenly over the
+# calls of TRACE (strace -f -o), duplicates dropped
+spread_points() {
+	awk -v want="$1" '
+		/ resumed>/ { next }
+		{ sc = $2; sub(/\(.*/, "", sc) }
+		sc !~ /^[a-z0-9_]+$/ { next }
+		{ k[sc]++ }
+		sc == "execve" { next }
+		{ m++; s[m] = sc ":" k[sc] }
+		END {
+			if (want == 1) { print s[m]; exit }
+			for (i = 1; i <= want; i++) print s[int(1 + (i - 1) * (m - 1) / (want - 1))]
+		}' "$2" | awk '!seen[$0]++'
+}
+
+# killed SPEC CMD...: CMD under strace, SIGKILLed at SPEC; sets $rc
+killed() {
+	local spec=$1
+	shift
+	rc=0
+	strace -f -o /dev/null -e trace=${spec%:*} -e inject=${spec%:*}:signal=KILL:when=${spec#*:} "$@" \
+		>killed.out 2>&1 || rc=$?
+	echo $rc >>"$TRASH/rcs"
+	case $rc in
+	0 | 137) ;;
+	*) echo "killed at $spec: exit $rc" >&9; sed 's/^/    | /' killed.out >&9; return 1 ;;
+	esac
+}
+
+# all_verify: every snapshot that is not partial verifies
+all_verify() {
+	if ! zdt -b "$BK" verify --all >verify.out 2>&1; then
+		echo "a snapshot listed as complete does not verify:" >&9
+		sed 's/^/    | /' verify.out | head -n 10 >&9
+		return 1
+	fi
+}
+
+# no_leftovers: the component folder holds exactly what list shows, and no
+# partial snapshot
+no_leftovers() {
+	zdt -b "$BK" list -c AR | awk '$1 == "AR" { print $2 }' | sort >listed
+	ls -A "$BK/AR" | sort >present
+	if ! cmp -s listed present; then
+		echo "the folder holds what list does not show:" >&9
+		diff listed present | sed 's/^/    /' >&9
+		return 1
+	fi
+	check_eq "partial snapshots" 0 "$(count_state AR partial)"
+}
+
+# kills_done WHAT: how many runs were killed (most must be: a kill point
+# that never fires proves nothing)
+kills_done() {
+	local k n
+	k=$(grep -c "^137$" "$TRASH/rcs")
+	n=$(wc -l <"$TRASH/rcs")
+	echo "# $1: $k of $n runs killed, the others finished" >&7
+	test $((2 * k)) -ge "$n"
+}
+
+# ---- backup -----------------------------------------------------------------
+
+backup_case() { # SPEC
+	killed "$1" "$ZDT" -b "$BK" backup -c AR src
+	tree_stamp src >stamp.now
+	cmp stamp.before stamp.now || { echo "the install dir changed" >&9; return 1; }
+	all_verify
+	# the next backup removes the leftover and succeeds
+	zdt -b "$BK" backup -c AR src >/dev/null
+	no_leftovers
+	all_verify
+	zdt -b "$BK" cleanup -c AR --keep-last 1
+	tree_stamp src >stamp.now
+	cmp stamp.before stamp.now
+}
+
+expect_success "kill -9 at $POINTS points of a backup" '
+	gen_tree src tiny
+	zdt -b "$BK" backup -c AR src >/dev/null
+	tree_stamp src >stamp.before
+	strace -f -o trace.all "$ZDT" -b "$BK" backup -c AR src >/dev/null
+	zdt -b "$BK" cleanup -c AR --keep-last 1
+	spread_points $POINTS trace.all >points
+	echo "$(wc -l <points) points over $(wc -l <trace.all) calls"
+	while read -r spec; do
+		campaign_case "backup killed at $spec" backup_case "$spec"
+	done <points
+	campaign_done "kill -9 backup"
+	kills_done "kill -9 backup"
+'
+
+# ---- rollback ---------------------------------------------------------------
+
+rollback_case() { # SPEC
+	"$MUTATE" src 30 7 >/dev/null
+	tree_stamp src >stamp.mutated
+	killed "$1" "$ZDT" -b "$BK" rollback -c AR
+	if [ "$(count_state AR rollback-interrupted)" = 0 ]; then
+		# killed before its first change, or after its last
+		tree_stamp src >stamp.now
+		cmp -s stamp.mutated stamp.now || same_tree pristine src
+	fi
+	zdt -b "$BK" rollback -c AR >/dev/null
+	check_eq "rollback-interrupted after the rerun" 0 "$(count_state AR rollback-interrupted)"
+	check_eq "complete snapshots" 1 "$(count_complete AR)"
+	same_tree pristine src
+}
+
+expect_success "kill -9 at $POINTS points of a rollback, then the rerun" '
+	setup_src tiny
+	"$MUTATE" src 30 7 >/dev/null
+	strace -f -o trace.all "$ZDT" -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+	spread_points $POINTS trace.all >points
+	echo "$(wc -l <points) points over $(wc -l <trace.all) calls"
+	while read -r spec; do
+		campaign_case "rollback killed at $spec" rollback_case "$spec"
+	done <points
+	campaign_done "kill -9 rollback"
+	kills_done "kill -9 rollback"
+'
+
+# ---- cleanup ----------------------------------------------------------------
+
+# fresh: $BK as a copy of tmpl (snapshot files hard-linked: cleanup only
+# unlinks them)
+fresh() {
+	rm -rf "$BK" && cp -al tmpl "$BK" && rm -f "$BK/.lock" "$BK/audit.log" && cp tmpl/audit.log "$BK/"
+}
+
+cleanup_case() { # SPEC
+	fresh
+	killed "$1" "$ZDT" -b "$BK" cleanup -c AR --keep-last 1
+	all_verify
+	zdt -b "$BK" list -c AR | awk '$1 == "AR" { print $2 }' | sort >listed
+	ls -A "$BK/AR" | sed 's/\.partial$//' | sort >present
+	cmp listed present || { echo "the folder holds what list does not show" >&9; return 1; }
+	zdt -b "$BK" cleanup -c AR --keep-last 1
+	check_eq "what is left" "$(cat keep)" "$(ls -A "$BK/AR")"
+	no_leftovers
+	all_verify
+}
+
+expect_success "kill -9 at $POINTS points of a cleanup, then the rerun" '
+	gen_tree src tiny
+	for i in 1 2 3; do
+		zdt -b "$PWD/tmpl" backup -c AR src >/dev/null
+	done
+	ls -A tmpl/AR | tail -n 1 >keep
+	# the leftover of a backup killed half-way
+	rc=0
+	strace -f -o /dev/null -e trace=fsync -e inject=fsync:signal=KILL:when=2 \
+		"$ZDT" -b "$PWD/tmpl" backup -c AR src >/dev/null 2>&1 || rc=$?
+	check_eq "the killed backup" 137 $rc
+	ls -d tmpl/AR/*.partial
+	fresh
+	strace -f -o trace.all "$ZDT" -b "$BK" cleanup -c AR --keep-last 1
+	check_eq "what is left" "$(cat keep)" "$(ls -A "$BK/AR")"
+	spread_points $POINTS trace.all >points
+	echo "$(wc -l <points) points over $(wc -l <trace.all) calls"
+	while read -r spec; do
+		campaign_case "cleanup killed at $spec" cleanup_case "$spec"
+	done <points
+	campaign_done "kill -9 cleanup"
+	kills_done "kill -9 cleanup"
+'
+
+test_done
