@@ -36,9 +36,10 @@ char member_type(struct archive_entry *e)
 	return '?';
 }
 
-/* hashes the member's data, holes as zeros; -1 when the archive failed */
-static int hash_data(struct archive *a, const char *zeros, struct progress *p,
-		     XXH128_hash_t *h, uint64_t *len)
+/* hashes the member's data, holes as zeros (a trailing hole of a sparse
+ * member too: libarchive gives no block for it); -1 when the archive failed */
+static int hash_data(struct archive *a, struct archive_entry *e, const char *zeros,
+		     struct progress *p, XXH128_hash_t *h, uint64_t *len)
 {
 	XXH3_state_t *xs = XXH3_createState();
 	const void *buf;
@@ -61,6 +62,14 @@ static int hash_data(struct archive *a, const char *zeros, struct progress *p,
 		if (p)
 			progress_add(p, n);
 		check_signal();
+	}
+	if (r == ARCHIVE_EOF && archive_entry_sparse_count(e) > 0) {
+		uint64_t end = (uint64_t)archive_entry_size(e);
+		while (pos < end) {
+			size_t k = end - pos < MEMBER_ZBUF ? (size_t)(end - pos) : MEMBER_ZBUF;
+			XXH3_128bits_update(xs, zeros, k);
+			pos += k;
+		}
 	}
 	*len = pos;
 	*h = XXH3_128bits_digest(xs);
@@ -114,7 +123,7 @@ int member_check(struct archive *a, struct archive_entry *e, const struct mentry
 				 (int64_t)archive_entry_size(e), m->size);
 			bad(arg, m, m->offset, why);
 		}
-		if (hash_data(a, zeros, p, &h, &len) < 0)
+		if (hash_data(a, e, zeros, p, &h, &len) < 0)
 			return -1;
 		if (len != m->size) {
 			snprintf(why, sizeof(why), "archive holds %" PRIu64 " bytes, the manifest %" PRIu64, len, m->size);

@@ -39,6 +39,7 @@
 
 enum { SC_OUT, SC_ANCESTOR, SC_IN };
 
+
 static int bit(const unsigned char *v, uint64_t i) { return v[i >> 3] >> (i & 7) & 1; }
 static void setbit(unsigned char *v, uint64_t i) { v[i >> 3] |= (unsigned char)(1u << (i & 7)); }
 
@@ -249,6 +250,9 @@ push:
 	r->rewritten = NULL;
 	r->nrw = r->caprw = 0;
 	r->entries = r->ord + 1;
+	r->has_ah = r->mr.has_archive;
+	r->ah = r->mr.archive_hash;
+	r->asize = r->mr.archive_size;
 	r->h = r->mr.h;		/* keep the header (excludes, source) */
 	memset(&r->mr.h, 0, sizeof(r->mr.h));
 	if (r->si.meta_ok && r->entries != r->si.entries)
@@ -261,6 +265,9 @@ push:
 	r->dirty = xcalloc((size_t)(r->entries / 8 + 1), 1);
 	r->buf = xmalloc(RB_BUF);
 	r->zeros = xcalloc(1, MEMBER_ZBUF);
+	if (posix_memalign((void **)&r->dbuf, DIO_ALIGN, DIO_BUF))
+		die(ZDT_EFAIL, "out of memory");
+	r->dio_ok = 1;
 	r->scratch = archive_entry_new();
 	r->is_root = geteuid() == 0;
 	r->rootfd = -1;
@@ -282,6 +289,7 @@ void rb_close(struct rbctx *r)
 	free(r->dstack);
 	free(r->buf);
 	free(r->zeros);
+	free(r->dbuf);
 	free(r->root);
 	if (r->rootfd >= 0)
 		close(r->rootfd);
@@ -316,10 +324,65 @@ static void need_bad(void *arg, const struct mentry *m, int64_t off, const char 
 	v->n++;
 }
 
-void rb_verify_needed(struct rbctx *r)
+/*
+ * The archive file hashed whole against the manifest's archive line: any
+ * damage anywhere is found, and without parsing a member.  Cheaper than
+ * checking members one by one when most of them are needed, or when the
+ * archive is compressed (a member check decompresses the whole stream).
+ */
+static int whole_archive_pays(const struct rbctx *r, int compressed)
+{
+	if (!r->has_ah)
+		return 0;
+	return compressed || r->n_need * 4 >= r->entries || r->bytes_write * 4 >= r->asize;
+}
+
+static void check_whole_archive(struct rbctx *r)
+{
+	XXH3_state_t *xs = XXH3_createState();
+	uint64_t size = 0;
+	ssize_t n;
+
+	XXH3_128bits_reset(xs);
+	progress_start(&r->prog, progress_enabled(r->z->progress), "check", r->asize);
+	posix_fadvise(r->afd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while ((n = pread(r->afd, r->buf, RB_BUF, (off_t)size)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			progress_end(&r->prog);
+			die_errno(ZDT_EINTEGRITY, "cannot read the archive of %s; the live tree was not touched",
+				  snapname(r));
+		}
+		XXH3_128bits_update(xs, r->buf, (size_t)n);
+		size += (uint64_t)n;
+		progress_add(&r->prog, (uint64_t)n);
+		check_signal();
+	}
+	progress_end(&r->prog);
+	XXH128_hash_t got = XXH3_128bits_digest(xs);
+	XXH3_freeState(xs);
+	if (size != r->asize || !XXH128_isEqual(got, r->ah))
+		die_hint(ZDT_EINTEGRITY, "the live tree was not touched; 'zdt verify' names every damaged path",
+			 "damaged snapshot %s: the archive does not match its manifest (%s)", snapname(r),
+			 size != r->asize ? "size differs" : "content differs");
+	/* what will be written, holes counted: an upper bound */
+	r->data_write = r->bytes_write;
+	r->max_data = r->max_file;
+	r->data_exact = 0;
+}
+
+void rb_verify_needed(struct rbctx *r, int exact)
 {
 	struct vbad v = { r, 0 };
 	struct sbuf p = SBUF_INIT;
+	int compressed = r->si.compress && strcmp(r->si.compress, "none");
+
+	if (!exact && whole_archive_pays(r, compressed)) {
+		check_whole_archive(r);
+		return;
+	}
+	r->data_exact = 1;
 
 	open_manifest(r);
 	a_open(r);
@@ -613,6 +676,103 @@ static int replace_name(int dfd, const char *tmp, const char *name)
 	return renameat(dfd, tmp, dfd, name);
 }
 
+/* pwrite of all n bytes at off */
+static int write_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Big files are written with O_DIRECT: the data goes from an aligned buffer
+ * to the device without filling the page cache, and the syncfs at the end
+ * has only the small files left to write back.  The data arrives in pieces
+ * of any size and alignment; whole aligned blocks go direct, the rest (a
+ * tail, the edges of a hole) through the page cache.
+ */
+struct dio {
+	int fd, on, used;
+	char *buf;		/* DIO_BUF bytes, aligned to DIO_ALIGN */
+	uint64_t base;		/* file offset of buf[0] */
+	size_t len;
+};
+
+static int dio_mode(struct dio *d, int direct)
+{
+	int fl = fcntl(d->fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(d->fd, F_SETFL, direct ? fl | O_DIRECT : fl & ~O_DIRECT);
+}
+
+static int dio_start(struct dio *d)
+{
+	if (dio_mode(d, 1) < 0)
+		return -1;
+	d->on = 1;
+	return 0;
+}
+
+/* writes what is buffered: the aligned part direct, then (last, or an
+ * unaligned piece) the rest through the page cache */
+static int dio_flush(struct dio *d, int last)
+{
+	size_t whole = d->base % DIO_ALIGN ? 0 : d->len / DIO_ALIGN * DIO_ALIGN;
+
+	if (whole) {
+		if (write_all(d->fd, d->buf, whole, d->base) < 0)
+			return -1;
+		d->used = 1;
+	}
+	if (whole < d->len) {
+		if (!last && d->len == DIO_BUF)
+			BUG("direct I/O buffer full and unaligned");
+		if (dio_mode(d, 0) < 0 || write_all(d->fd, d->buf + whole, d->len - whole, d->base + whole) < 0)
+			return -1;
+		d->on = 0;	/* the rest of the file goes through the page cache */
+	}
+	d->base += d->len;
+	d->len = 0;
+	return 0;
+}
+
+static int dio_add(struct dio *d, const void *p, size_t n, uint64_t off)
+{
+	const char *c = p;
+
+	if (off != d->base + d->len) {	/* a hole */
+		if (dio_flush(d, 0) < 0)
+			return -1;
+		if (d->on && off % DIO_ALIGN) {
+			if (dio_mode(d, 0) < 0)
+				return -1;
+			d->on = 0;
+		}
+		if (!d->on)
+			return write_all(d->fd, p, n, off);
+		d->base = off;
+	}
+	while (n) {
+		size_t k = DIO_BUF - d->len < n ? DIO_BUF - d->len : n;
+		memcpy(d->buf + d->len, c, k);
+		d->len += k;
+		c += k;
+		n -= k;
+		if (d->len == DIO_BUF && dio_flush(d, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* writes the current entry's file from the archive as tmp (or name when
  * nothing is there), verifies it, sets its metadata */
 static void write_file(struct rbctx *r, int dfd, const char *name, const char *rel, int replace)
@@ -637,6 +797,9 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	if (fd < 0)
 		apply_fail(r, "create", rel);
 	h = cleanup_register(dfd, out);
+	struct dio dio = { .fd = fd, .buf = r->dbuf };
+	if (m->size >= DIO_MIN && r->dio_ok && dio_start(&dio) < 0)
+		r->dio_ok = 0;	/* the file system has no direct I/O */
 	XXH3_state_t *xs = XXH3_createState();
 	XXH3_128bits_reset(xs);
 	while ((rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
@@ -646,15 +809,8 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 			pos += k;
 		}
 		XXH3_128bits_update(xs, buf, n);
-		for (size_t done = 0; done < n;) {
-			ssize_t w = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				apply_fail(r, "write", rel);
-			}
-			done += (size_t)w;
-		}
+		if ((dio.on ? dio_add(&dio, buf, n, (uint64_t)off) : write_all(fd, buf, n, (uint64_t)off)) < 0)
+			apply_fail(r, "write", rel);
 		pos = (uint64_t)off + n;
 		last_end = pos;
 		progress_add(&r->prog, n);
@@ -662,6 +818,8 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	}
 	if (rc != ARCHIVE_EOF)
 		die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s", snapname(r), rel, archive_error_string(r->a));
+	if (dio.on && dio_flush(&dio, 1) < 0)
+		apply_fail(r, "write", rel);
 	while (pos < m->size) {
 		size_t k = m->size - pos < MEMBER_ZBUF ? (size_t)(m->size - pos) : MEMBER_ZBUF;
 		XXH3_128bits_update(xs, r->zeros, k);
@@ -678,7 +836,7 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	}
 	if (last_end < m->size && ftruncate(fd, (off_t)m->size) < 0)	/* a trailing hole */
 		apply_fail(r, "write", rel);
-	if (m->size >= (1u << 20))	/* start write-back now; syncfs waits for it at the end */
+	if (m->size >= DIO_MIN && !dio.used)	/* start write-back now; syncfs waits for it at the end */
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	int chown_needed = r->is_root && (m->uid != r->euid || m->gid != r->egid);
 	int xattrs = m->has_xattr || r->parent_dacl;	/* e also strips inherited ACLs */

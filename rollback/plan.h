@@ -47,6 +47,10 @@ enum {
 
 enum { RB_PLAN, RB_APPLY };
 
+#define DIO_MIN (1u << 20)	/* files this big are written with O_DIRECT */
+#define DIO_BUF (1u << 20)
+#define DIO_ALIGN 4096u
+
 struct rbctx {
 	/* in */
 	struct zdt *z;
@@ -90,17 +94,25 @@ struct rbctx {
 	uint64_t n_changes, n_rewrite, n_create, n_remove, n_meta;
 	uint64_t bytes_write, bytes_freed, max_file, n_need;
 	uint64_t data_write, max_data;	/* the same without holes (rb_verify_needed) */
+	int data_exact;
+	int has_ah;		/* the manifest's archive line: hash and size */
+	XXH128_hash_t ah;
+	uint64_t asize;
 	unsigned long errors;
 	struct progress prog;
 	char *buf, *zeros;
+	char *dbuf;		/* aligned buffer for direct I/O */
+	int dio_ok;
 	unsigned tmpseq;
 	struct archive_entry *scratch;
 };
 
 void rb_open(struct rbctx *r, int bkfd);
 void rb_merge(struct rbctx *r, int mode);
-/* exit 4 when a member the plan needs is damaged */
-void rb_verify_needed(struct rbctx *r);
+/* exit 4 when a member the plan needs is damaged; sets data_write and
+ * max_data, exactly (holes left out) when exact or when it checked member
+ * by member, else (data_exact 0) as upper bounds */
+void rb_verify_needed(struct rbctx *r, int exact);
 void rb_close(struct rbctx *r);
 
 /* words for a change mask: "content", "mode, mtime" ... into sb */

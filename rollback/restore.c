@@ -10,6 +10,7 @@
  * shows as rollback-interrupted and the next run resumes it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -243,6 +244,74 @@ static void journal_clear(struct zdt *z, int comp)
 	store_list_free(v, n);
 }
 
+/*
+ * While a big rollback applies, a second thread writes back what is already
+ * restored (syncfs every FLUSH_PERIOD seconds), on the other core, so that
+ * the syncfs that makes the result durable at the end has little left to
+ * do.  It changes nothing of the guarantee: the journal is cleared only
+ * after that last syncfs.
+ */
+#define FLUSH_MIN_BYTES (256u << 20)
+#define FLUSH_MIN_CHANGES 20000u
+#define FLUSH_PERIOD_MS 500
+
+struct flusher {
+	int fd, on, stop;
+	pthread_t t;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *flusher_run(void *arg)
+{
+	struct flusher *f = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&f->mu);
+	while (!f->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += FLUSH_PERIOD_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT && !f->stop) {
+			pthread_mutex_unlock(&f->mu);
+			syncfs(f->fd);	/* errors show in the final syncfs */
+			pthread_mutex_lock(&f->mu);
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+static void flusher_start(struct flusher *f)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	/* signals stay with the main thread, which checks for them */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	f->on = pthread_create(&f->t, NULL, flusher_run, f) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void flusher_stop(struct flusher *f)
+{
+	if (!f->on)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stop = 1;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->t, NULL);
+	f->on = 0;
+}
+
 int cmd_rollback(struct zdt *z, int argc, char **argv)
 {
 	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK };
@@ -447,12 +516,18 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		/* a dry run makes the same checks, so it fails where the real one would */
 		if (r->n_need) {
 			p0 = now_mono();
-			rb_verify_needed(r);
+			rb_verify_needed(r, 0);
 			verbose("%s: needed members checked, %.2f s", component_name(r->comp), now_mono() - p0);
 		}
 		uint64_t need = r->data_write > r->bytes_freed ? r->data_write - r->bytes_freed : 0;
 		need += r->max_data;
 		uint64_t avail = avail_for(r->root);
+		if (r->n_need && !r->data_exact && avail != UINT64_MAX && need > avail) {
+			/* the bound counted holes: count what sparse files really take */
+			rb_verify_needed(r, 1);
+			need = r->data_write > r->bytes_freed ? r->data_write - r->bytes_freed : 0;
+			need += r->max_data;
+		}
 		if (r->n_changes && avail != UINT64_MAX && need > avail) {
 			char s1[16], s2[16];
 			die_hint(ZDT_EREFUSED, "free space in the install folder's file system first",
@@ -488,7 +563,11 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			int had = r->si.state == SNAP_ROLLBACK_INTERRUPTED;
 			journal_write(z, r);
 			double p0 = now_mono();
+			struct flusher fl = { .fd = r->rootfd };
+			if (r->bytes_write >= FLUSH_MIN_BYTES || r->n_changes >= FLUSH_MIN_CHANGES)
+				flusher_start(&fl);
 			rb_merge(r, RB_APPLY);
+			flusher_stop(&fl);
 			check_signal();	/* a signal during the last change: the journal stays */
 			verbose("%s: applied, %.2f s", component_name(r->comp), now_mono() - p0);
 			p0 = now_mono();
