@@ -480,7 +480,8 @@ quick() {
 	if [ -n "$QUICK" ]; then echo "$2"; else echo "$1"; fi
 }
 
-# campaign_case WHAT CMD...: one case; CMD's failure is reported with WHAT
+# campaign_case WHAT CMD...: one case; CMD's failure is reported with WHAT,
+# and then $CAMPAIGN_RECOVER (if set) is eval'ed to set the stage again
 campaign_case() {
 	local what=$1
 	shift
@@ -495,6 +496,9 @@ campaign_case() {
 		camp_held=$((camp_held + 1))
 	else
 		echo "campaign: case did not hold (exit $rc): $what" >&9
+		# the first ones on the file's stdout too (the log keeps the tail)
+		[ $((camp_tried - camp_held)) -gt 20 ] || echo "# did not hold: $what" >&7
+		[ -z "${CAMPAIGN_RECOVER:-}" ] || eval "$CAMPAIGN_RECOVER"
 	fi
 	return 0
 }

@@ -38,12 +38,19 @@ fault_points() {
 		/ resumed>/ { next }
 		{ sc = $2; sub(/\(.*/, "", sc) }
 		sc !~ /^[a-z0-9_]+$/ || sc == "execve" { next }
-		{ k[sc]++; f = fam(sc); if (!(f in n)) fams[++nf] = f; n[f]++; s[f, n[f]] = sc ":" k[sc] }
+		{ calls[sc]++; f = fam(sc); if (!(f in n)) fams[++nf] = f; n[f]++; s[f, n[f]] = sc ":" calls[sc] }
 		END {
+			# round robin: one more point to each family that has calls left
+			left = want
+			while (left > 0) {
+				gave = 0
+				for (j = 1; j <= nf && left > 0; j++)
+					if (share[fams[j]] < n[fams[j]]) { share[fams[j]]++; left--; gave = 1 }
+				if (!gave) break
+			}
 			for (j = 1; j <= nf; j++) {
 				f = fams[j]
-				w = int(want / nf) + (j <= want % nf)
-				if (w > n[f]) w = n[f]
+				w = share[f]
 				for (i = 1; i <= w; i++)
 					print s[f, (w == 1) ? int((n[f] + 1) / 2) : int(1 + (i - 1) * (n[f] - 1) / (w - 1))]
 			}
