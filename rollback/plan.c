@@ -60,42 +60,55 @@ static uint64_t phash(const char *p)
 	return h ? h : 1;	/* 0 marks an empty slot */
 }
 
-static int rw_has(const struct rbctx *r, uint64_t h)
+/* sets of path hashes (open addressing, 0 = empty) */
+static int hset_has(const struct hset *s, uint64_t h)
 {
-	if (!r->caprw)
+	if (!s->cap)
 		return 0;
-	for (size_t i = h & (r->caprw - 1);; i = (i + 1) & (r->caprw - 1)) {
-		if (!r->rewritten[i])
+	for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (!s->v[i])
 			return 0;
-		if (r->rewritten[i] == h)
+		if (s->v[i] == h)
 			return 1;
 	}
 }
 
-static void rw_add(struct rbctx *r, uint64_t h)
+static void hset_add(struct hset *s, uint64_t h)
 {
-	if ((r->nrw + 1) * 2 > r->caprw) {
-		uint64_t *old = r->rewritten;
-		size_t oldcap = r->caprw;
-		r->caprw = oldcap ? oldcap * 2 : 256;
-		r->rewritten = xcalloc(r->caprw, sizeof(uint64_t));
-		r->nrw = 0;
+	if ((s->n + 1) * 2 > s->cap) {
+		uint64_t *old = s->v;
+		size_t oldcap = s->cap;
+		s->cap = oldcap ? oldcap * 2 : 64;
+		s->v = xcalloc(s->cap, sizeof(uint64_t));
+		s->n = 0;
 		for (size_t i = 0; i < oldcap; i++)
 			if (old[i])
-				rw_add(r, old[i]);
+				hset_add(s, old[i]);
 		free(old);
 	}
-	if (rw_has(r, h))
+	if (hset_has(s, h))
 		return;
-	size_t i = h & (r->caprw - 1);
-	while (r->rewritten[i])
-		i = (i + 1) & (r->caprw - 1);
-	r->rewritten[i] = h;
-	r->nrw++;
+	size_t i = h & (s->cap - 1);
+	while (s->v[i])
+		i = (i + 1) & (s->cap - 1);
+	s->v[i] = h;
+	s->n++;
+}
+
+static void hset_free(struct hset *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
 }
 
 /* ---- manifest cursor --------------------------------------------------- */
 
+/*
+ * Every pass after rb_open checks the hardlinks as it reads them: the first
+ * path of the group (the target) must be a file met earlier.  Only the
+ * targets are remembered (rb_open collects them), so memory follows the
+ * number of hardlink groups, not of files.
+ */
 static void m_next(struct rbctx *r)
 {
 	int rc = mreader_next(&r->mr, &r->m);
@@ -103,8 +116,19 @@ static void m_next(struct rbctx *r)
 	if (rc < 0)
 		die(ZDT_EINTEGRITY, "damaged manifest of %s: %s", snapname(r), r->mr.err);
 	r->mstate = rc;
-	if (rc > 0)
-		r->ord++;
+	if (rc <= 0)
+		return;
+	r->ord++;
+	if (!r->hl_targets.n)
+		return;
+	if (r->m.type == M_FILE) {
+		uint64_t h = phash(r->m.path.buf);
+		if (hset_has(&r->hl_targets, h))
+			hset_add(&r->hl_seen, h);
+	} else if (r->m.type == M_HARDLINK && !hset_has(&r->hl_seen, phash(r->m.target.buf))) {
+		die(ZDT_EINTEGRITY, "manifest of %s: hardlink '%s' to '%s', which is not a file met before it",
+		    snapname(r), r->m.path.buf, r->m.target.buf);
+	}
 }
 
 static int starts_dir(const char *p, const char *dir, size_t n)
@@ -192,12 +216,14 @@ static void open_manifest(struct rbctx *r)
 		die(ZDT_EINTEGRITY, "damaged manifest of %s: %s", snapname(r), r->mr.err);
 	r->ord = (uint64_t)-1;
 	r->mstate = 1;
+	hset_free(&r->hl_seen);
 }
 
 void rb_open(struct rbctx *r, int bkfd)
 {
 	struct sbuf stack = SBUF_INIT;	/* folder paths, NUL-separated */
 	size_t *tops = NULL, ntops = 0, cap = 0;
+	struct hset targets = { 0 };
 
 	r->snapfd = store_open_snap(bkfd, &r->si);
 	if (r->snapfd < 0)
@@ -228,12 +254,8 @@ void rb_open(struct rbctx *r, int bkfd)
 		}
 		if (!ntops)
 			die(ZDT_EINTEGRITY, "manifest of %s: entry without its folder: '%s'", snapname(r), p);
-		if (r->m.type == M_FILE) {
-			rw_add(r, phash(p));	/* the set is reused below, then emptied */
-		} else if (r->m.type == M_HARDLINK && !rw_has(r, phash(r->m.target.buf))) {
-			die(ZDT_EINTEGRITY, "manifest of %s: hardlink '%s' to '%s', which is not a file of the snapshot",
-			    snapname(r), p, r->m.target.buf);
-		}
+		if (r->m.type == M_HARDLINK)
+			hset_add(&targets, phash(r->m.target.buf));
 push:
 		if (r->m.type == M_DIR) {
 			if (ntops == cap) {
@@ -246,13 +268,8 @@ push:
 	}
 	free(tops);
 	sbuf_free(&stack);
-	free(r->rewritten);	/* the plan fills it with what it rewrites */
-	r->rewritten = NULL;
-	r->nrw = r->caprw = 0;
+	r->hl_targets = targets;	/* checked by every later pass (m_next) */
 	r->entries = r->ord + 1;
-	r->has_ah = r->mr.has_archive;
-	r->ah = r->mr.archive_hash;
-	r->asize = r->mr.archive_size;
 	r->h = r->mr.h;		/* keep the header (excludes, source) */
 	memset(&r->mr.h, 0, sizeof(r->mr.h));
 	if (r->si.meta_ok && r->entries != r->si.entries)
@@ -285,7 +302,9 @@ void rb_close(struct rbctx *r)
 	free(r->differs);
 	free(r->xdiff);
 	free(r->dirty);
-	free(r->rewritten);
+	hset_free(&r->rewritten);
+	hset_free(&r->hl_targets);
+	hset_free(&r->hl_seen);
 	free(r->dstack);
 	free(r->buf);
 	free(r->zeros);
@@ -324,65 +343,10 @@ static void need_bad(void *arg, const struct mentry *m, int64_t off, const char 
 	v->n++;
 }
 
-/*
- * The archive file hashed whole against the manifest's archive line: any
- * damage anywhere is found, and without parsing a member.  Cheaper than
- * checking members one by one when most of them are needed, or when the
- * archive is compressed (a member check decompresses the whole stream).
- */
-static int whole_archive_pays(const struct rbctx *r, int compressed)
-{
-	if (!r->has_ah)
-		return 0;
-	return compressed || r->n_need * 4 >= r->entries || r->bytes_write * 4 >= r->asize;
-}
-
-static void check_whole_archive(struct rbctx *r)
-{
-	XXH3_state_t *xs = XXH3_createState();
-	uint64_t size = 0;
-	ssize_t n;
-
-	XXH3_128bits_reset(xs);
-	progress_start(&r->prog, progress_enabled(r->z->progress), "check", r->asize);
-	posix_fadvise(r->afd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while ((n = pread(r->afd, r->buf, RB_BUF, (off_t)size)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			progress_end(&r->prog);
-			die_errno(ZDT_EINTEGRITY, "cannot read the archive of %s; the live tree was not touched",
-				  snapname(r));
-		}
-		XXH3_128bits_update(xs, r->buf, (size_t)n);
-		size += (uint64_t)n;
-		progress_add(&r->prog, (uint64_t)n);
-		check_signal();
-	}
-	progress_end(&r->prog);
-	XXH128_hash_t got = XXH3_128bits_digest(xs);
-	XXH3_freeState(xs);
-	if (size != r->asize || !XXH128_isEqual(got, r->ah))
-		die_hint(ZDT_EINTEGRITY, "the live tree was not touched; 'zdt verify' names every damaged path",
-			 "damaged snapshot %s: the archive does not match its manifest (%s)", snapname(r),
-			 size != r->asize ? "size differs" : "content differs");
-	/* what will be written, holes counted: an upper bound */
-	r->data_write = r->bytes_write;
-	r->max_data = r->max_file;
-	r->data_exact = 0;
-}
-
-void rb_verify_needed(struct rbctx *r, int exact)
+void rb_verify_needed(struct rbctx *r)
 {
 	struct vbad v = { r, 0 };
 	struct sbuf p = SBUF_INIT;
-	int compressed = r->si.compress && strcmp(r->si.compress, "none");
-
-	if (!exact && whole_archive_pays(r, compressed)) {
-		check_whole_archive(r);
-		return;
-	}
-	r->data_exact = 1;
 
 	open_manifest(r);
 	a_open(r);
@@ -542,7 +506,7 @@ static unsigned compare(struct rbctx *r, int dfd, const char *name, const struct
 		struct stat ts;
 		if (target_stat(r, m->target.buf, &ts) < 0 || ts.st_dev != st->st_dev || ts.st_ino != st->st_ino)
 			ch |= CH_LINK;
-		else if (r->mode == RB_PLAN && rw_has(r, phash(m->target.buf)))
+		else if (r->mode == RB_PLAN && hset_has(&r->rewritten, phash(m->target.buf)))
 			ch |= CH_LINK;	/* linked now, but its first path gets a new inode */
 		return ch;
 	}
@@ -956,7 +920,9 @@ static void note_change(struct rbctx *r, unsigned ch, const char *rel, const str
 	if (r->mode == RB_PLAN && m) {
 		int writes = m->type == M_FILE && (ch & (CH_REMOVED | CH_TYPE | CH_CONTENT));
 		if (writes) {
-			rw_add(r, phash(m->path.buf));
+			uint64_t h = phash(m->path.buf);
+			if (hset_has(&r->hl_targets, h))	/* its hardlinks must follow it */
+				hset_add(&r->rewritten, h);
 			r->bytes_write += m->size;
 			if (m->size > r->max_file)
 				r->max_file = m->size;

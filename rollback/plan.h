@@ -47,6 +47,12 @@ enum {
 
 enum { RB_PLAN, RB_APPLY };
 
+/* a set of 64-bit path hashes */
+struct hset {
+	uint64_t *v;
+	size_t n, cap;
+};
+
 #define DIO_MIN (1u << 20)	/* files this big are written with O_DIRECT */
 #define DIO_BUF (1u << 20)
 #define DIO_ALIGN 4096u
@@ -83,8 +89,9 @@ struct rbctx {
 	unsigned char *dirty;	/* folders holding a change, at any depth */
 	uint64_t *dstack;	/* ordinals of the folders being walked */
 	size_t ndstack, capdstack;
-	uint64_t *rewritten;	/* set of path hashes of files the plan rewrites */
-	size_t nrw, caprw;
+	struct hset rewritten;	/* hardlink targets the plan rewrites */
+	struct hset hl_targets;	/* first paths of hardlink groups */
+	struct hset hl_seen;	/* those met so far in this pass */
 	int mode;
 	int is_root;
 	uid_t euid;
@@ -94,10 +101,6 @@ struct rbctx {
 	uint64_t n_changes, n_rewrite, n_create, n_remove, n_meta;
 	uint64_t bytes_write, bytes_freed, max_file, n_need;
 	uint64_t data_write, max_data;	/* the same without holes (rb_verify_needed) */
-	int data_exact;
-	int has_ah;		/* the manifest's archive line: hash and size */
-	XXH128_hash_t ah;
-	uint64_t asize;
 	unsigned long errors;
 	struct progress prog;
 	char *buf, *zeros;
@@ -110,9 +113,8 @@ struct rbctx {
 void rb_open(struct rbctx *r, int bkfd);
 void rb_merge(struct rbctx *r, int mode);
 /* exit 4 when a member the plan needs is damaged; sets data_write and
- * max_data, exactly (holes left out) when exact or when it checked member
- * by member, else (data_exact 0) as upper bounds */
-void rb_verify_needed(struct rbctx *r, int exact);
+ * max_data (holes left out) */
+void rb_verify_needed(struct rbctx *r);
 void rb_close(struct rbctx *r);
 
 /* words for a change mask: "content", "mode, mtime" ... into sb */

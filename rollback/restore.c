@@ -516,18 +516,13 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		/* a dry run makes the same checks, so it fails where the real one would */
 		if (r->n_need) {
 			p0 = now_mono();
-			rb_verify_needed(r, 0);
+			rb_verify_needed(r);
 			verbose("%s: needed members checked, %.2f s", component_name(r->comp), now_mono() - p0);
 		}
 		uint64_t need = r->data_write > r->bytes_freed ? r->data_write - r->bytes_freed : 0;
 		need += r->max_data;
 		uint64_t avail = avail_for(r->root);
-		if (r->n_need && !r->data_exact && avail != UINT64_MAX && need > avail) {
-			/* the bound counted holes: count what sparse files really take */
-			rb_verify_needed(r, 1);
-			need = r->data_write > r->bytes_freed ? r->data_write - r->bytes_freed : 0;
-			need += r->max_data;
-		}
+
 		if (r->n_changes && avail != UINT64_MAX && need > avail) {
 			char s1[16], s2[16];
 			die_hint(ZDT_EREFUSED, "free space in the install folder's file system first",

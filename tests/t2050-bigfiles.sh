@@ -1,9 +1,8 @@
 #!/bin/bash
 # t2050-bigfiles: files of 1 MiB and more are restored with direct I/O from an
 # aligned buffer; sizes that are not a multiple of the block, holes at any
-# place and trailing holes must come back exactly.  The archive checked whole
-# before a rollback that needs most of it; the exact (hole-free) space count
-# when the upper bound does not fit.
+# place and trailing holes must come back exactly; the space check counts
+# what sparse files really take.
 . "$(dirname "$0")/lib.sh"
 require python3 xxhsum
 
@@ -59,16 +58,16 @@ for c in none gzip; do
 	'
 done
 
-expect_success 'full rollback: the archive is checked whole first; damage found, nothing created' '
+expect_success 'full rollback: a damaged big member is found before anything is created' '
 	big_tree src
 	zdt -q -b "$PWD/bk" backup -c AR src
 	rm -rf src
 	a=$(ls bk/AR/*/archive.tar)
-	# a byte of the padding after the last member: no member holds it
-	size=$(stat -c %s "$a")
-	flip_byte "$a" $((size - 100))
-	must_fail 4 zdt -b "$PWD/bk" -v rollback -c AR 2>err
-	check_grep "archive does not match its manifest" err
+	off=$(awk '"'"'$10 == "lib/odd.jar" {print $8}'"'"' bk/AR/*/manifest)
+	test -n "$off"
+	flip_byte "$a" $((off + 2000000))
+	must_fail 4 zdt -b "$PWD/bk" rollback -c AR 2>err
+	check_grep "lib/odd.jar" err
 	check_grep "^hint: the live tree was not touched" err
 	test ! -e src
 '
