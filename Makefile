@@ -1,5 +1,6 @@
 # zdt - see README.md.  Targets: all (static release binary), check, asan,
-# valgrind, torture, bench, demo, install, uninstall, dist, deb, rpm, deps, clean.
+# valgrind, torture, fuzz, lint, bench, demo, install, uninstall, dist, deb,
+# rpm, deps, clean.
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
@@ -155,7 +156,57 @@ rpm: dist
 
 .PHONY: dist deb rpm
 
-clean:
-	rm -f zdt zdt-test zdt-asan build.log scripts/gen-tree scripts/mutate-tree $(UNIT)
+# fuzz: libFuzzer targets (clang only; make check never needs them):
+# tests/fuzz/fuzz_{manifest,config,snapshot}, each run FUZZ_TIME seconds on
+# a scratch corpus under tests/out/fuzz/ seeded from tests/fuzz/corpus-*/,
+# after the inputs of tests/fuzz/regress-*/ (former crashes) ran clean.
+# zdt.c is linked in with its main renamed (libFuzzer brings its own).
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -fno-omit-frame-pointer \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+               -DZDT_TESTING -Dmain=zdt_main_unused -DFUZZ_DIR=\"$(CURDIR)/tests/fuzz\"
+FUZZERS     := manifest config snapshot
 
-.PHONY: all deps deps-if-missing check asan valgrind torture demo bench install uninstall clean
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(SRC) $(HDR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(SRC) $(DYN_LIBS)
+
+fuzz-deps:
+	@scripts/install-deps.sh --if-missing --fuzz
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory $(addprefix tests/fuzz/fuzz_,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+		mkdir -p tests/out/fuzz/$$f tests/fuzz/regress-$$f; \
+		if [ -n "$$(ls tests/fuzz/regress-$$f)" ]; then \
+			echo "fuzz_$$f: the regression inputs"; \
+			tests/fuzz/fuzz_$$f -runs=1 tests/fuzz/regress-$$f/* >tests/out/fuzz/$$f.regress.log 2>&1 || \
+				{ tail -n 30 tests/out/fuzz/$$f.regress.log; exit 1; }; \
+		fi; \
+		echo "fuzz_$$f: $(FUZZ_TIME) s"; \
+		ASAN_OPTIONS=detect_leaks=1 tests/fuzz/fuzz_$$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=1024 \
+			-artifact_prefix=tests/out/fuzz/$$f- tests/out/fuzz/$$f tests/fuzz/corpus-$$f \
+			>tests/out/fuzz/$$f.log 2>&1 || { tail -n 40 tests/out/fuzz/$$f.log; \
+			echo "make fuzz: fuzz_$$f failed; the input is in tests/out/fuzz/$$f-*: add it to tests/fuzz/regress-$$f/" >&2; exit 1; }; \
+		tail -n 1 tests/out/fuzz/$$f.log; \
+	done
+
+# lint: cppcheck and clang-tidy (.clang-tidy) over the sources; any finding
+# fails.  _Noreturn is spelled out for cppcheck 2.10, which does not see it.
+LINT_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DZDT_TESTING
+CPPCHECK_FLAGS := --quiet --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
+                  '-D_Noreturn=__attribute__((noreturn))' --inline-suppr --error-exitcode=1 \
+                  --template='{file}:{line}: {severity}: {id}: {message}'
+
+lint:
+	@scripts/install-deps.sh --if-missing --lint
+	@rc=0; echo "cppcheck"; cppcheck $(CPPCHECK_FLAGS) $(SRC) || rc=1; \
+	echo "clang-tidy"; printf '%s\n' $(SRC) | xargs -P 2 -n 4 sh -c \
+		'clang-tidy --quiet --warnings-as-errors="*" "$$@" -- $(LINT_CFLAGS) 2>/dev/null' sh || rc=1; \
+	exit $$rc
+
+clean:
+	rm -f zdt zdt-test zdt-asan build.log scripts/gen-tree scripts/mutate-tree $(UNIT) \
+		$(addprefix tests/fuzz/fuzz_,$(FUZZERS))
+
+.PHONY: all deps deps-if-missing check asan valgrind torture demo bench install uninstall clean fuzz fuzz-deps lint

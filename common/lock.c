@@ -58,7 +58,7 @@ int lock_take(struct zlock *lk, int bkfd, int mode, double wait_s,
 			close(fd);
 			return 1;
 		}
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		struct timespec ts = { 0, 100L * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	if (mode == LOCK_EXCLUSIVE) {

@@ -273,8 +273,8 @@ uint64_t parse_opt_duration(const char *opt, const char *s)
 const char *fmt_size(char *buf, size_t n, uint64_t bytes)
 {
 	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)bytes;
-	int i = -1;
+	double v = (double)bytes / 1024;
+	int i = 0;
 
 	if (bytes < 1024) {
 		snprintf(buf, n, "%" PRIu64 " B", bytes);

@@ -82,6 +82,10 @@ int xattr_read_at(int dfd, const char *name, struct archive_entry *entry)
 	char path[64 + NAME_MAX];
 	struct xsrc x = { -1, path };
 
+	if (!name) {
+		errno = EINVAL;
+		return -1;
+	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
 	int rc = read_xattrs(&x, entry);
 	if (rc < 0 && errno == ENOENT && access("/proc/self/fd", F_OK) < 0) {
@@ -274,7 +278,7 @@ static size_t encode_acl(struct archive_entry *entry, int want, unsigned char **
 	b[0] = 2;
 	b[1] = b[2] = b[3] = 0;
 	for (int i = 0; i < k; i++) {
-		unsigned char *e = b + 4 + 8 * i;
+		unsigned char *e = b + 4 + 8 * (size_t)i;
 		uint32_t id32 = (uint32_t)v[i][1];
 		e[0] = (unsigned char)v[i][0];
 		e[1] = 0;

@@ -1,15 +1,29 @@
 #!/bin/sh
-# install-deps.sh [--if-missing] - install the Debian packages that building,
-# testing, the demo and the bench of zdt need.  Run as root (or via sudo).
+# install-deps.sh [--if-missing] [--fuzz] [--lint] - install the Debian
+# packages that building, testing, the demo and the bench of zdt need.  Run
+# as root (or via sudo).
 # --if-missing: do nothing when every package is already installed.
+# --fuzz: clang too (make fuzz only; make check never needs it).
+# --lint: cppcheck and clang-tidy too (make lint only).
 set -eu
+
+extra=""
+if_missing=""
+for a in "$@"; do
+	case $a in
+	--if-missing) if_missing=1 ;;
+	--fuzz) extra="$extra clang" ;;
+	--lint) extra="$extra cppcheck clang-tidy" ;;
+	*) echo "install-deps: unknown option '$a'" >&2; exit 2 ;;
+	esac
+done
 
 PKGS="build-essential pkg-config
 libarchive-dev libxxhash-dev zlib1g-dev liblz4-dev libzstd-dev liblzma-dev
 libbz2-dev libacl1-dev nettle-dev libxml2-dev libicu-dev libcmocka-dev
 libarchive-tools xxhash attr acl strace mandoc python3 file
 pigz rsync time hyperfine util-linux valgrind
-shellcheck rpm lintian ansible-core systemd"
+shellcheck rpm lintian ansible-core systemd$extra"
 
 missing=""
 for p in $PKGS; do
@@ -18,7 +32,7 @@ for p in $PKGS; do
 	fi
 done
 if [ -z "$missing" ]; then
-	[ "${1:-}" = "--if-missing" ] || echo "install-deps: everything is installed"
+	[ -n "$if_missing" ] || echo "install-deps: everything is installed"
 	exit 0
 fi
 echo "install-deps: installing:$missing"
