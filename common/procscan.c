@@ -204,6 +204,30 @@ static void scan_busy_one(int pidfd, long pid, struct busy_arg *b, struct procli
 		add(out, pid, pidfd, "maps", b->buf);
 }
 
+/* the parent of pid from PID/stat ("pid (comm) state ppid ..."; comm may
+ * hold ')' and spaces), -1 when unknown */
+static long parent_of(int root, long pid)
+{
+	char name[32], buf[512];
+	long ppid = -1;
+
+	snprintf(name, sizeof(name), "%ld/stat", pid);
+	int fd = openat(root, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *e = strrchr(buf, ')');
+	if (!e || sscanf(e + 1, " %*c %ld", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+#define MAX_ANCESTORS 64
+
 /* fn(arg, pidfd, pid) for each process folder */
 static int each_pid(unsigned flags, void (*fn)(void *arg, int pidfd, long pid), void *arg)
 {
@@ -211,6 +235,12 @@ static int each_pid(unsigned flags, void (*fn)(void *arg, int pidfd, long pid), 
 	DIR *d;
 	struct dirent *de;
 	long self = (long)getpid();
+	long anc[MAX_ANCESTORS];
+	size_t nanc = 0;
+
+	if (root >= 0 && (flags & PROCSCAN_NOT_ANCESTORS))
+		for (long p = (long)getppid(); p > 1 && nanc < MAX_ANCESTORS; p = parent_of(root, p))
+			anc[nanc++] = p;
 
 	if (root < 0)
 		return -1;
@@ -224,6 +254,11 @@ static int each_pid(unsigned flags, void (*fn)(void *arg, int pidfd, long pid), 
 	while ((de = readdir(d))) {
 		long pid = pid_of(de->d_name);
 		if (pid < 0 || ((flags & PROCSCAN_NOT_SELF) && pid == self))
+			continue;
+		size_t i = 0;
+		while (i < nanc && anc[i] != pid)
+			i++;
+		if (i < nanc)
 			continue;
 		int pidfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (pidfd < 0)

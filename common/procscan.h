@@ -44,6 +44,9 @@
 
 /* leave out the calling process */
 #define PROCSCAN_NOT_SELF 1u
+/* leave out its parent, the parent's parent... (a wrapper script that runs
+ * zdt from the install folder waits for it) */
+#define PROCSCAN_NOT_ANCESTORS 2u
 
 struct procref {
 	long pid;

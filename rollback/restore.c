@@ -25,6 +25,7 @@
 #include "../common/fsops.h"
 #include "../common/json.h"
 #include "../common/net.h"
+#include "../common/procscan.h"
 #include "../common/store.h"
 #include "../zdt.h"
 #include "plan.h"
@@ -33,7 +34,7 @@ const char rollback_usage[] =
 	"usage: zdt rollback [-c COMPONENT]... [--from COMPONENT] [--snapshot ID] [--path REL]...\n"
 	"                    [--dry-run] [--full] [--checksum] [--server HOST] [--user NAME]\n"
 	"                    [--password-file FILE] [--port PORT] [--no-server-check]\n"
-	"                    [SERVER USER PASSWORD [COMPONENT]]\n"
+	"                    [--ignore-busy] [SERVER USER PASSWORD [COMPONENT]]\n"
 	"\n"
 	"Restores install folders to a snapshot: changed files rewritten, missing\n"
 	"ones created, files the upgrade added removed, metadata fixed.  Only what\n"
@@ -53,6 +54,8 @@ const char rollback_usage[] =
 	"      --password-file F  read the AR admin password from F (also $ZDT_AR_PASSWORD)\n"
 	"      --port PORT        the AR System server's port (else ar-port in the config)\n"
 	"      --no-server-check  do not check that the AR System server answers\n"
+	"      --ignore-busy      roll back even while processes hold files under the\n"
+	"                         install folder\n"
 	"\n"
 	"SERVER USER PASSWORD [COMPONENT] is the installer's documented form; the\n"
 	"password is never stored, and is wiped from zdt's command line at start.\n"
@@ -245,6 +248,37 @@ static void journal_clear(struct zdt *z, int comp)
 }
 
 /*
+ * Files of a running program are not rolled back under it: exit 3 while a
+ * process holds something under the install folder (open file, working
+ * folder, mapped library), naming it.  zdt's own ancestors do not count: a
+ * wrapper script run from the install folder waits for zdt.
+ */
+static void busy_guard(struct rbctx *r, int ignore)
+{
+	struct proclist pl = PROCLIST_INIT;
+	char *real = realpath(r->root, NULL);
+
+	if (!real)
+		return;		/* no install folder: nothing can hold it */
+	if (procscan_busy(real, PROCSCAN_NOT_SELF | PROCSCAN_NOT_ANCESTORS, &pl) < 0) {
+		warning_errno("cannot read /proc to find processes using '%s'", real);
+	} else if (pl.n) {
+		struct sbuf sb = SBUF_INIT;
+		proclist_describe(&pl, 5, &sb);
+		if (ignore) {
+			warning("rolling back '%s' although %s use%s it (--ignore-busy)", real, sb.buf,
+				pl.n > 1 ? "" : "s");
+		} else {
+			die_hint(ZDT_EREFUSED, "stop them first, or pass --ignore-busy if you know better",
+				 "%s is in use: %s (%s %s)", real, sb.buf, pl.v[0].kind, pl.v[0].path);
+		}
+		sbuf_free(&sb);
+	}
+	proclist_release(&pl);
+	free(real);
+}
+
+/*
  * While a big rollback applies, a second thread writes back what is already
  * restored (syncfs every FLUSH_PERIOD seconds), on the other core, so that
  * the syncfs that makes the result durable at the end has little left to
@@ -314,7 +348,7 @@ static void flusher_stop(struct flusher *f)
 
 int cmd_rollback(struct zdt *z, int argc, char **argv)
 {
-	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK };
+	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK, O_BUSY };
 	static const struct option lo[] = {
 		{ "component", required_argument, NULL, 'c' },
 		{ "from", required_argument, NULL, O_FROM },
@@ -328,11 +362,12 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		{ "password-file", required_argument, NULL, O_PWFILE },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "no-server-check", no_argument, NULL, O_NOCHECK },
+		{ "ignore-busy", no_argument, NULL, O_BUSY },
 		ZDT_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned cmask = 0, port = 0;
-	int from = -1, dry = 0, full = 0, checksum = 0, nocheck = 0, c;
+	int from = -1, dry = 0, full = 0, checksum = 0, nocheck = 0, ignore_busy = 0, c;
 	const char *id = NULL, *server = NULL, *user = NULL, *pwfile = NULL;
 	char **paths = NULL;
 	int npaths = 0;
@@ -365,6 +400,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		case O_PWFILE: pwfile = optarg; break;
 		case O_PORT: port = (unsigned)parse_opt_u64("--port", optarg, 1, 65535); break;
 		case O_NOCHECK: nocheck = 1; break;
+		case O_BUSY: ignore_busy = 1; break;
 		}
 	}
 	/* positional SERVER USER PASSWORD [COMPONENT]: wipe the password first */
@@ -514,6 +550,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				fmt_size(s1, sizeof(s1), r->bytes_write));
 		}
 		/* a dry run makes the same checks, so it fails where the real one would */
+		if (r->n_changes || r->si.state == SNAP_ROLLBACK_INTERRUPTED)
+			busy_guard(r, ignore_busy);
 		if (r->n_need) {
 			p0 = now_mono();
 			rb_verify_needed(r);
