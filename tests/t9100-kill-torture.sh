@@ -10,8 +10,9 @@
 #   backup    the install dir is untouched (tree_stamp: any write changes a
 #             ctime), every snapshot that is not partial verifies, the next
 #             backup exits 0 and leaves no partial leftover;
-#   rollback  the run shows rollback-interrupted, or it had not yet touched
-#             the tree, or it was done; the rerun exits 0 and the tree
+#   rollback  the snapshot still verifies; the run shows
+#             rollback-interrupted, or it had not yet touched the tree, or
+#             it was done; the rerun exits 0 and the tree
 #             equals the snapshot (fast_sum, hardlinks, xattrs, mtimes);
 #   cleanup   every snapshot listed complete verifies, the folder holds
 #             nothing list does not show, the rerun leaves exactly what the
@@ -123,6 +124,7 @@ rollback_case() { # SPEC
 	"$MUTATE" src 30 7 >/dev/null
 	tree_stamp src >stamp.mutated
 	killed "$1" "$ZDT" -b "$BK" rollback -c AR
+	all_verify
 	if [ "$(count_state AR rollback-interrupted)" = 0 ]; then
 		# killed before its first change, or after its last
 		tree_stamp src >stamp.now

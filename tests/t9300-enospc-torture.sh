@@ -196,13 +196,19 @@ tmpfs_backup_room() {
 	mount -o remount,size=4m mnt 2>/dev/null || :
 }
 
-tmpfs_rollback_enospc() {
-	# the install dir on a full file system: the rollback meets ENOSPC
+# fill_mnt2: the upgrade of mnt2/src, which deleted the jars, and a file
+# system left with 64 KiB: too little to put the jars back
+fill_mnt2() {
 	"$MUTATE" mnt2/src 30 7 >/dev/null
 	find mnt2/src -name "*.jar" -delete
 	avail=$(df -B1 --output=avail mnt2 | tail -n 1)
 	fallocate -l $((avail - 64 * 1024)) mnt2/filler
 	tree_stamp mnt2/src >stamp.mutated
+}
+
+tmpfs_rollback_enospc() {
+	# the install dir on a full file system: the rollback meets ENOSPC
+	fill_mnt2
 	rc=0
 	strace -f -o /dev/null -e trace=statfs,fstatfs -e inject=statfs,fstatfs:error=ENOSYS \
 		"$ZDT" -b "$BK" rollback -c AR 2>err || rc=$?
@@ -219,11 +225,7 @@ tmpfs_rollback_enospc() {
 }
 
 tmpfs_rollback_refused() {
-	"$MUTATE" mnt2/src 30 7 >/dev/null
-	find mnt2/src -name "*.jar" -delete
-	avail=$(df -B1 --output=avail mnt2 | tail -n 1)
-	fallocate -l $((avail - 64 * 1024)) mnt2/filler
-	tree_stamp mnt2/src >stamp.mutated
+	fill_mnt2
 	must_fail 3 zdt -b "$BK" rollback -c AR 2>err
 	test "$(grep -c "^zdt: " err)" = 1 || { sed "s/^/    | /" err >&9; return 1; }
 	tree_stamp mnt2/src >stamp.now
