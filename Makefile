@@ -1,6 +1,6 @@
 # zdt - see README.md.  Targets: all (static release binary), check, asan,
-# valgrind, torture, fuzz, lint, bench, demo, install, uninstall, dist, deb,
-# rpm, deps, clean.
+# valgrind, torture, fuzz, lint, bench, bench-scale, demo, install, uninstall,
+# dist, deb, rpm, deps, clean.
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
@@ -79,6 +79,11 @@ demo: deps-if-missing
 bench: deps-if-missing
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh $(if $(SCALE),-s $(SCALE)) $(if $(RUNS),-n $(RUNS))
+
+bench-scale: deps-if-missing
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh -s huge $(if $(RUNS),-n $(RUNS))
+	@bench/run.sh -s big $(if $(RUNS),-n $(RUNS))
 
 # install, uninstall, dist, deb, rpm: see packaging/.  install never writes
 # /etc: the cron job and the systemd units go to $(DATADIR) as examples
@@ -209,4 +214,4 @@ clean:
 	rm -f zdt zdt-test zdt-asan build.log scripts/gen-tree scripts/mutate-tree $(UNIT) \
 		$(addprefix tests/fuzz/fuzz_,$(FUZZERS))
 
-.PHONY: all deps deps-if-missing check asan valgrind torture demo bench install uninstall clean fuzz fuzz-deps lint
+.PHONY: all deps deps-if-missing check asan valgrind torture demo bench bench-scale install uninstall clean fuzz fuzz-deps lint

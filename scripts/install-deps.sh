@@ -22,7 +22,7 @@ PKGS="build-essential pkg-config
 libarchive-dev libxxhash-dev zlib1g-dev liblz4-dev libzstd-dev liblzma-dev
 libbz2-dev libacl1-dev nettle-dev libxml2-dev libicu-dev libcmocka-dev
 libarchive-tools xxhash attr acl strace mandoc python3 file
-pigz rsync time hyperfine util-linux valgrind
+tar pigz rsync time hyperfine util-linux valgrind
 shellcheck rpm lintian ansible-core systemd$extra"
 
 missing=""
