@@ -280,8 +280,15 @@ static void json_on_exit(void)
 	fflush(stdout);
 }
 
-static const char *outcome(int code)
+static const char *outcome(const char *cmd, int code)
 {
+	/* diff and doctor answer 1 for "differences", "problems found" */
+	if (code == 1 && !err_last_message()) {
+		if (!strcmp(cmd, "diff"))
+			return "differences";
+		if (!strcmp(cmd, "doctor"))
+			return "problems-found";
+	}
 	switch (code) {
 	case ZDT_OK: return "ok";
 	case ZDT_EFAIL: return "failed";
@@ -347,7 +354,7 @@ static void audit_line(struct zdt *z, const char *event, int code, const char *d
 	if (z->audit_snap[0])
 		sbuf_addf(&sb, " snapshot=%s", z->audit_snap);
 	if (!strcmp(event, "end"))
-		sbuf_addf(&sb, " event=end exit=%d outcome=%s", code, outcome(code));
+		sbuf_addf(&sb, " event=end exit=%d outcome=%s", code, outcome(z->cmd->name, code));
 	else
 		sbuf_addf(&sb, " event=%s", event);
 	if (detail && *detail)

@@ -35,6 +35,8 @@ expect_success 'exit 0 when identical, 1 when something differs' '
 	echo "upgraded" >>src/conf/ar.cfg
 	must_fail 1 zdt -b "$BK" diff -c AR >out 2>err
 	check_grep "conf/ar\.cfg" out
+	# the audit log says differences, not a failure
+	tail -n 1 "$BK/audit.log" | grep -q "command=diff .* exit=1 outcome=differences$"
 	must_fail 1 zdt -b "$BK" diff -c arsystem --checksum >/dev/null
 	cp -a pristine/conf/ar.cfg src/conf/ar.cfg
 	touch -r pristine/conf src/conf
