@@ -8,7 +8,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 char *abs_path(const char *path)
 {
@@ -405,4 +407,21 @@ int rm_tree_spare(int dirfd, const char *name, struct sbuf *rel, char *const *gl
 	if (spared)
 		return 1;
 	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int fs_attr_flags(int fd, unsigned *flags)
+{
+	int f = 0;
+
+	*flags = 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &f) < 0) {
+		if (errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)
+			return 0;
+		return -1;
+	}
+	if (f & FS_IMMUTABLE_FL)
+		*flags |= FS_ATTR_IMMUTABLE;
+	if (f & FS_APPEND_FL)
+		*flags |= FS_ATTR_APPEND;
+	return 0;
 }

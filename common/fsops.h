@@ -93,4 +93,15 @@ int path_excluded(char *const *globs, int n, const char *rel, const char *name);
 int open_parent_nofollow(int rootfd, const char *rel, const char **base);
 int fsync_fd_dir(int dirfd);
 
+/*
+ * The inode flags of an open file or folder (FS_IOC_GETFLAGS): *flags gets
+ * FS_ATTR_IMMUTABLE and FS_ATTR_APPEND where set.  0, or -1 with errno;
+ * a file system without inode flags (ENOTTY, EOPNOTSUPP, EINVAL) gives 0
+ * with no flag.  Only call it on regular files and folders: on a device or
+ * FIFO the ioctl would go to the driver.
+ */
+#define FS_ATTR_IMMUTABLE 1u
+#define FS_ATTR_APPEND 2u
+int fs_attr_flags(int fd, unsigned *flags);
+
 #endif

@@ -1089,8 +1089,11 @@ static void live_only(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 	struct stat st;
 	int leftover = !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
 
-	if (!leftover && path_excluded(r->h.exclude, r->h.nexclude, rel->buf, name))
+	if (!leftover && path_excluded(r->h.exclude, r->h.nexclude, rel->buf, name)) {
+		if (r->mode == RB_PLAN && r->excluded)
+			r->excluded(r, dfd, name, rel->buf);
 		return;
+	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	note_change(r, leftover ? CH_ADDED | CH_LEFTOVER : CH_ADDED, rel->buf, NULL, &st);

@@ -67,6 +67,9 @@ struct rbctx {
 	void (*report)(struct rbctx *r, unsigned ch, const char *path,
 		       const struct mentry *m, const struct stat *st);
 	void *arg;
+	/* planning: a live path that the snapshot's exclude globs leave alone
+	 * (not descended into; NULL: not reported) */
+	void (*excluded)(struct rbctx *r, int dfd, const char *name, const char *rel);
 	/* snapshot */
 	struct snapinfo si;
 	int snapfd, mfd, afd;

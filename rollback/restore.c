@@ -29,12 +29,13 @@
 #include "../common/store.h"
 #include "../zdt.h"
 #include "plan.h"
+#include "preflight.h"
 
 const char rollback_usage[] =
 	"usage: zdt rollback [-c COMPONENT]... [--from COMPONENT] [--snapshot ID] [--path REL]...\n"
 	"                    [--dry-run] [--full] [--checksum] [--server HOST] [--user NAME]\n"
 	"                    [--password-file FILE] [--port PORT] [--no-server-check]\n"
-	"                    [--ignore-busy] [SERVER USER PASSWORD [COMPONENT]]\n"
+	"                    [--ignore-busy] [--check] [SERVER USER PASSWORD [COMPONENT]]\n"
 	"\n"
 	"Restores install folders to a snapshot: changed files rewritten, missing\n"
 	"ones created, files the upgrade added removed, metadata fixed.  Only what\n"
@@ -56,6 +57,8 @@ const char rollback_usage[] =
 	"      --no-server-check  do not check that the AR System server answers\n"
 	"      --ignore-busy      roll back even while processes hold files under the\n"
 	"                         install folder\n"
+	"      --check            run only the pre-flight checks, change nothing; exit 0\n"
+	"                         when the rollback would go ahead\n"
 	"\n"
 	"SERVER USER PASSWORD [COMPONENT] is the installer's documented form; the\n"
 	"password is never stored, and is wiped from zdt's command line at start.\n"
@@ -66,6 +69,7 @@ struct rbrun {
 	int dry, verbose_plan;
 	struct json *j;
 	int comp;
+	struct preflight *pf;	/* of the component being planned */
 };
 
 static const char *plan_word(unsigned ch)
@@ -87,6 +91,8 @@ static void plan_report(struct rbctx *r, unsigned ch, const char *path, const st
 	struct rbrun *run = r->arg;
 	struct sbuf p = SBUF_INIT, d = SBUF_INIT;
 
+	if (r->mode == RB_PLAN && run->pf)
+		preflight_change(run->pf, ch, path, st);
 	if (!run->verbose_plan)
 		return;
 	esc_path(&p, path);
@@ -103,6 +109,14 @@ static void plan_report(struct rbctx *r, unsigned ch, const char *path, const st
 			d.len ? " (" : "", d.len ? d.buf : "", d.len ? ")" : "");
 	sbuf_free(&p);
 	sbuf_free(&d);
+}
+
+static void plan_excluded(struct rbctx *r, int dfd, const char *name, const char *rel)
+{
+	struct rbrun *run = r->arg;
+
+	if (run->pf)
+		preflight_excluded(run->pf, dfd, name, rel);
 }
 
 /* wipes a string in place (argv and environ strings live in /proc/PID/cmdline) */
@@ -130,7 +144,8 @@ static void read_password_file(const char *file)
 		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
 }
 
-static void server_check(unsigned mask, const char *server, unsigned port, int skip)
+/* verdict: for the pre-flight line, empty when the server does not matter */
+static void server_check(unsigned mask, const char *server, unsigned port, int skip, struct sbuf *verdict)
 {
 	struct sbuf why = SBUF_INIT;
 
@@ -138,14 +153,17 @@ static void server_check(unsigned mask, const char *server, unsigned port, int s
 		return;
 	if (skip) {
 		note("AR System server check skipped (--no-server-check)");
+		sbuf_adds(verdict, "server not checked (--no-server-check)");
 		return;
 	}
 	if (!port) {
 		warning("AR System server not checked: no port (give --port or set ar-port in the config file)");
+		sbuf_adds(verdict, "server not checked (no port)");
 		return;
 	}
 	if (!server) {
 		warning("AR System server not checked: no server name (give --server or SERVER)");
+		sbuf_adds(verdict, "server not checked (no server name)");
 		return;
 	}
 	int rc = tcp_probe(server, port, 3000, &why);
@@ -157,6 +175,7 @@ static void server_check(unsigned mask, const char *server, unsigned port, int s
 			 "the AR System server %s:%u does not answer (%s); rolling back %s needs it",
 			 server, port, why.buf, (mask & (1u << COMP_ATRIUMINTEGRATOR)) ? "AtriumIntegrator" : "AtriumCore");
 	verbose("AR System server %s:%u answers", server, port);
+	sbuf_addf(verdict, strchr(server, ':') ? "server [%s]:%u answers" : "server %s:%u answers", server, port);
 	sbuf_free(&why);
 }
 
@@ -253,21 +272,27 @@ static void journal_clear(struct zdt *z, int comp)
  * folder, mapped library), naming it.  zdt's own ancestors do not count: a
  * wrapper script run from the install folder waits for zdt.
  */
-static void busy_guard(struct rbctx *r, int ignore)
+static void busy_guard(struct rbctx *r, int ignore, struct sbuf *verdict)
 {
 	struct proclist pl = PROCLIST_INIT;
 	char *real = realpath(r->root, NULL);
 
-	if (!real)
+	if (!real) {
+		sbuf_adds(verdict, "no busy process");
 		return;		/* no install folder: nothing can hold it */
+	}
 	if (procscan_busy(real, PROCSCAN_NOT_SELF | PROCSCAN_NOT_ANCESTORS, &pl) < 0) {
 		warning_errno("cannot read /proc to find processes using '%s'", real);
-	} else if (pl.n) {
+		sbuf_adds(verdict, "busy processes not checked (/proc unreadable)");
+	} else if (!pl.n) {
+		sbuf_adds(verdict, pl.unreadable ? "no busy process seen (some processes unreadable)" : "no busy process");
+	} else {
 		struct sbuf sb = SBUF_INIT;
 		proclist_describe(&pl, 5, &sb);
 		if (ignore) {
 			warning("rolling back '%s' although %s use%s it (--ignore-busy)", real, sb.buf,
 				pl.n > 1 ? "" : "s");
+			sbuf_addf(verdict, "%zu busy process%s ignored (--ignore-busy)", pl.n, pl.n > 1 ? "es" : "");
 		} else {
 			die_hint(ZDT_EREFUSED, "stop them first, or pass --ignore-busy if you know better",
 				 "%s is in use: %s (%s %s)", real, sb.buf, pl.v[0].kind, pl.v[0].path);
@@ -348,7 +373,7 @@ static void flusher_stop(struct flusher *f)
 
 int cmd_rollback(struct zdt *z, int argc, char **argv)
 {
-	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK, O_BUSY };
+	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK, O_BUSY, O_CHECK };
 	static const struct option lo[] = {
 		{ "component", required_argument, NULL, 'c' },
 		{ "from", required_argument, NULL, O_FROM },
@@ -363,11 +388,12 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		{ "port", required_argument, NULL, O_PORT },
 		{ "no-server-check", no_argument, NULL, O_NOCHECK },
 		{ "ignore-busy", no_argument, NULL, O_BUSY },
+		{ "check", no_argument, NULL, O_CHECK },
 		ZDT_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned cmask = 0, port = 0;
-	int from = -1, dry = 0, full = 0, checksum = 0, nocheck = 0, ignore_busy = 0, c;
+	int from = -1, dry = 0, full = 0, checksum = 0, nocheck = 0, ignore_busy = 0, check = 0, c;
 	const char *id = NULL, *server = NULL, *user = NULL, *pwfile = NULL;
 	char **paths = NULL;
 	int npaths = 0;
@@ -401,6 +427,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		case O_PORT: port = (unsigned)parse_opt_u64("--port", optarg, 1, 65535); break;
 		case O_NOCHECK: nocheck = 1; break;
 		case O_BUSY: ignore_busy = 1; break;
+		case O_CHECK: check = 1; break;
 		}
 	}
 	/* positional SERVER USER PASSWORD [COMPONENT]: wipe the password first */
@@ -430,6 +457,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	}
 	if (from >= 0 && cmask)
 		zdt_usage_error(z, "-c and --from exclude each other");
+	if (check && dry)
+		zdt_usage_error(z, "--check and --dry-run exclude each other");
 	int restrict_to = -1;
 	if (npos == 4) {
 		restrict_to = component_arg("COMPONENT", argv[optind + 3]);
@@ -502,7 +531,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			note("a rollback of %s was interrupted: content is checked by hash", component_name(comp));
 		z->comps |= 1u << comp;
 	}
-	server_check(z->comps, server, port, nocheck);
+	struct sbuf server_verdict = SBUF_INIT;
+	server_check(z->comps, server, port, nocheck, &server_verdict);
 
 	struct json j, *jp = NULL;
 	if (z->json) {
@@ -511,16 +541,22 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		json_obj(&j, NULL);
 		json_str(&j, "command", "rollback");
 		json_bool(&j, "dry_run", dry);
+		json_bool(&j, "check", check);
 		json_arr(&j, "components");
 	}
-	struct rbrun run = { z, dry, dry || zdt_verbosity >= 2, jp, 0 };
+	struct rbrun run = { z, dry, dry || zdt_verbosity >= 2, jp, 0, NULL };
+	struct sbuf *verdicts = xcalloc((size_t)(nrb ? nrb : 1), sizeof(*verdicts));
+	struct preflight *pfs = xcalloc((size_t)(nrb ? nrb : 1), sizeof(*pfs));
 
 	/* plan and check everything before the first change */
 	for (int k = 0; k < nrb; k++) {
 		struct rbctx *r = &rbs[k];
 		r->report = plan_report;
+		r->excluded = plan_excluded;
 		r->arg = &run;
 		rb_open(r, z->bkfd);
+		preflight_init(&pfs[k], r);
+		run.pf = &pfs[k];
 		if (jp && dry) {
 			json_obj(&j, NULL);
 			json_str(&j, "component", component_name(r->comp));
@@ -531,6 +567,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		run.verbose_plan = dry;
 		double p0 = now_mono();
 		rb_merge(r, RB_PLAN);
+		run.pf = NULL;
 		verbose("%s: plan: %" PRIu64 " changes, %" PRIu64 " archive members needed, %.2f s",
 			component_name(r->comp), r->n_changes, r->n_need, now_mono() - p0);
 		if (jp && dry) {
@@ -550,8 +587,12 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				fmt_size(s1, sizeof(s1), r->bytes_write));
 		}
 		/* a dry run makes the same checks, so it fails where the real one would */
-		if (r->n_changes || r->si.state == SNAP_ROLLBACK_INTERRUPTED)
-			busy_guard(r, ignore_busy);
+		int work = r->n_changes || r->si.state == SNAP_ROLLBACK_INTERRUPTED;
+		struct sbuf busy = SBUF_INIT;
+		if (work) {
+			preflight_readonly(r);
+			busy_guard(r, ignore_busy, &busy);
+		}
 		if (r->n_need) {
 			p0 = now_mono();
 			rb_verify_needed(r);
@@ -568,15 +609,62 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				 component_name(r->comp), r->root, fmt_size(s1, sizeof(s1), need),
 				 fmt_size(s2, sizeof(s2), avail));
 		}
+		/* the verdict: every check above passed */
+		struct sbuf *v = &verdicts[k];
+		char s1[16], s2[16];
+		sbuf_addf(v, "%s: pre-flight ok: ", component_name(r->comp));
+		if (!work)
+			sbuf_adds(v, "nothing to change");
+		else
+			sbuf_addf(v, "%" PRIu64 " change%s, %s to write, %s free, %s", r->n_changes,
+				  r->n_changes == 1 ? "" : "s", fmt_size(s1, sizeof(s1), r->bytes_write),
+				  avail == UINT64_MAX ? "?" : fmt_size(s2, sizeof(s2), avail), busy.buf);
+		if (server_verdict.len && r->comp != COMP_AR)
+			sbuf_addf(v, ", %s", server_verdict.buf);
+		if (jp && check) {
+			json_obj(&j, NULL);
+			json_str(&j, "component", component_name(r->comp));
+			json_str(&j, "snapshot", r->si.id);
+			json_str(&j, "source", r->root);
+			json_u64(&j, "changes", r->n_changes);
+			json_u64(&j, "bytes_to_write", r->bytes_write);
+			if (avail != UINT64_MAX)
+				json_u64(&j, "free_bytes", avail);
+			json_str(&j, "busy", work ? busy.buf : "not checked (nothing to change)");
+			json_str(&j, "server", server_verdict.len && r->comp != COMP_AR ? server_verdict.buf : "not checked");
+			json_str(&j, "verdict", v->buf);
+			preflight_excluded_report(&pfs[k], &j);
+			json_end(&j);
+		} else {
+			preflight_excluded_report(&pfs[k], NULL);
+		}
+		sbuf_free(&busy);
 	}
-	if (dry) {
+	for (int k = 0; k < nrb && (check || !dry); k++)
+		if (zdt_verbosity >= 1 || check)
+			fprintf(z->out, "%s\n", verdicts[k].buf);
+	if (check) {
 		if (jp) {
 			json_end(&j);
 			json_bool(&j, "ok", 1);
 			json_end(&j);
 		}
-		for (int k = 0; k < nrb; k++)
+		dry = 1;	/* and nothing else */
+	}
+	if (dry) {
+		if (jp && !check) {
+			json_end(&j);
+			json_bool(&j, "ok", 1);
+			json_end(&j);
+		}
+		for (int k = 0; k < nrb; k++) {
+			preflight_release(&pfs[k]);
+			sbuf_free(&verdicts[k]);
 			rb_close(&rbs[k]);
+		}
+		free(pfs);
+		free(verdicts);
+		sbuf_free(&server_verdict);
 		free(rbs);
 		for (int i = 0; i < npaths; i++)
 			free(paths[i]);
@@ -649,8 +737,14 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		json_dbl(&j, "elapsed_s", now_mono() - t0);
 		json_end(&j);
 	}
-	for (int k = 0; k < nrb; k++)
+	for (int k = 0; k < nrb; k++) {
+		preflight_release(&pfs[k]);
+		sbuf_free(&verdicts[k]);
 		rb_close(&rbs[k]);
+	}
+	free(pfs);
+	free(verdicts);
+	sbuf_free(&server_verdict);
 	free(rbs);
 	for (int i = 0; i < npaths; i++)
 		free(paths[i]);
