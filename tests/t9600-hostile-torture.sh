@@ -22,7 +22,7 @@ HOSTILE=$TESTS_DIR/hostile.py
 if [ -n "${HOSTILE_CASES:-}" ]; then
 	CASES=$HOSTILE_CASES
 elif [ -n "$QUICK" ]; then
-	CASES="control dotdot hardlink-absolute setuid-not-in-manifest disagrees-content"
+	CASES="control dotdot absolute hardlink-absolute duplicate"
 else
 	CASES=$(python3 "$HOSTILE" list | cut -d" " -f1)
 fi
