@@ -23,7 +23,7 @@ HDR     := zdt.h $(wildcard common/*.h)
 # static: libarchive and what it pulls in, inside one binary
 STATIC_LIBS := -Wl,--start-group $(shell pkg-config --static --libs libarchive 2>/dev/null) \
                -lxxhash -lz -lacl -licuuc -licudata -lstdc++ -lm -lpthread -Wl,--end-group
-DYN_LIBS    := -larchive -lxxhash -lz -lpthread
+DYN_LIBS    := -larchive -lnettle -lxxhash -lz -lpthread
 
 all: zdt scripts/gen-tree scripts/mutate-tree
 
