@@ -39,6 +39,10 @@ static int global_key(struct config *cf, const char *k, const char *v, struct sb
 		cf->ar_port = (unsigned)n;
 	} else if (!strcmp(k, "ar-server")) {
 		set_str(&cf->ar_server, v);
+	} else if (!strcmp(k, "key-file")) {
+		if (v[0] != '/')
+			return sbuf_adds(why, "key-file must be an absolute path"), -1;
+		set_str(&cf->key_file, v);
 	} else if (!strcmp(k, "compress")) {
 		uint64_t lvl;
 		if (strcmp(v, "none") && strcmp(v, "gzip") &&
@@ -184,6 +188,7 @@ void config_release(struct config *cf)
 	free(cf->file);
 	free(cf->backup_dir);
 	free(cf->ar_server);
+	free(cf->key_file);
 	free(cf->compress);
 	for (int c = 0; c < COMP_N; c++) {
 		free(cf->comp[c].path);

@@ -25,6 +25,7 @@ struct config {
 	char *file;			/* the file read, or NULL */
 	char *backup_dir;
 	char *ar_server;
+	char *key_file;			/* signed manifests (sign.h), NULL = unset */
 	unsigned ar_port;		/* 0 = unset */
 	char *compress;			/* default for backup --compress */
 	uint64_t reserve;		/* 0 = unset */

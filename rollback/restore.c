@@ -26,6 +26,7 @@
 #include "../common/json.h"
 #include "../common/net.h"
 #include "../common/procscan.h"
+#include "../common/sign.h"
 #include "../common/store.h"
 #include "../zdt.h"
 #include "plan.h"
@@ -35,7 +36,8 @@ const char rollback_usage[] =
 	"usage: zdt rollback [-c COMPONENT]... [--from COMPONENT] [--snapshot ID] [--path REL]...\n"
 	"                    [--dry-run] [--full] [--checksum] [--server HOST] [--user NAME]\n"
 	"                    [--password-file FILE] [--port PORT] [--no-server-check]\n"
-	"                    [--ignore-busy] [--check] [SERVER USER PASSWORD [COMPONENT]]\n"
+	"                    [--ignore-busy] [--check] [--key-file FILE]\n"
+	"                    [SERVER USER PASSWORD [COMPONENT]]\n"
 	"\n"
 	"Restores install folders to a snapshot: changed files rewritten, missing\n"
 	"ones created, files the upgrade added removed, metadata fixed.  Only what\n"
@@ -59,6 +61,8 @@ const char rollback_usage[] =
 	"                         install folder\n"
 	"      --check            run only the pre-flight checks, change nothing; exit 0\n"
 	"                         when the rollback would go ahead\n"
+	"      --key-file FILE    refuse a snapshot whose manifest signature (made by\n"
+	"                         backup --key-file) is missing or does not match\n"
 	"\n"
 	"SERVER USER PASSWORD [COMPONENT] is the installer's documented form; the\n"
 	"password is never stored, and is wiped from zdt's command line at start.\n"
@@ -373,7 +377,7 @@ static void flusher_stop(struct flusher *f)
 
 int cmd_rollback(struct zdt *z, int argc, char **argv)
 {
-	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK, O_BUSY, O_CHECK };
+	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK, O_BUSY, O_CHECK, O_KEY };
 	static const struct option lo[] = {
 		{ "component", required_argument, NULL, 'c' },
 		{ "from", required_argument, NULL, O_FROM },
@@ -389,12 +393,14 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		{ "no-server-check", no_argument, NULL, O_NOCHECK },
 		{ "ignore-busy", no_argument, NULL, O_BUSY },
 		{ "check", no_argument, NULL, O_CHECK },
+		{ "key-file", required_argument, NULL, O_KEY },
 		ZDT_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned cmask = 0, port = 0;
 	int from = -1, dry = 0, full = 0, checksum = 0, nocheck = 0, ignore_busy = 0, check = 0, c;
-	const char *id = NULL, *server = NULL, *user = NULL, *pwfile = NULL;
+	const char *id = NULL, *server = NULL, *user = NULL, *pwfile = NULL, *keyfile = NULL;
+	struct signkey key;
 	char **paths = NULL;
 	int npaths = 0;
 	double t0 = now_mono();
@@ -428,6 +434,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		case O_NOCHECK: nocheck = 1; break;
 		case O_BUSY: ignore_busy = 1; break;
 		case O_CHECK: check = 1; break;
+		case O_KEY: keyfile = optarg; break;
 		}
 	}
 	/* positional SERVER USER PASSWORD [COMPONENT]: wipe the password first */
@@ -494,6 +501,17 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	z->must_exist = 1;
 	zdt_open_store(z);
 	z->comps = 0;	/* from here: what is actually rolled back */
+	memset(&key, 0, sizeof(key));
+	if (!keyfile)
+		keyfile = z->cf.key_file;
+	if (keyfile) {
+		struct sbuf kerr = SBUF_INIT;
+		int code = signkey_load(&key, keyfile, z->backup_dir, NULL, &kerr);
+		if (code)
+			die_hint(code, code == ZDT_EREFUSED ? "keep the key outside the backup folder, "
+				 "readable by its owner only (chmod 600)" : NULL, "%s", kerr.buf);
+		sbuf_free(&kerr);
+	}
 	int order[COMP_N], norder = component_order(mask, order);
 	struct rbctx *rbs = xcalloc((size_t)norder, sizeof(*rbs));
 	int nrb = 0;
@@ -555,6 +573,18 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		r->excluded = plan_excluded;
 		r->arg = &run;
 		rb_open(r, z->bkfd);
+		if (key.key) {
+			/* before the plan: an unsigned or changed manifest is not trusted */
+			struct sbuf why = SBUF_INIT;
+			int src = sign_check(r->snapfd, r->mfd, &key, &why);
+			if (src < 0)
+				die_errno(ZDT_EFAIL, "cannot read the signature of %s %s", component_name(r->comp), r->si.id);
+			if (src > 0)
+				die_hint(ZDT_EINTEGRITY, "the live tree was not touched; 'zdt verify --key-file' checks every snapshot",
+					 "snapshot %s %s fails its signature check: %s", component_name(r->comp), r->si.id, why.buf);
+			sbuf_free(&why);
+			verbose("%s %s: manifest signature matches (key-id %s)", component_name(r->comp), r->si.id, key.id);
+		}
 		preflight_init(&pfs[k], r);
 		run.pf = &pfs[k];
 		if (jp && dry) {
@@ -621,6 +651,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				  avail == UINT64_MAX ? "?" : fmt_size(s2, sizeof(s2), avail), busy.buf);
 		if (server_verdict.len && r->comp != COMP_AR)
 			sbuf_addf(v, ", %s", server_verdict.buf);
+		if (key.key)
+			sbuf_adds(v, ", manifest signature ok");
 		if (jp && check) {
 			json_obj(&j, NULL);
 			json_str(&j, "component", component_name(r->comp));
@@ -666,6 +698,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		free(verdicts);
 		sbuf_free(&server_verdict);
 		free(rbs);
+		signkey_release(&key);
 		for (int i = 0; i < npaths; i++)
 			free(paths[i]);
 		free(paths);
@@ -746,6 +779,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	free(verdicts);
 	sbuf_free(&server_verdict);
 	free(rbs);
+	signkey_release(&key);
 	for (int i = 0; i < npaths; i++)
 		free(paths[i]);
 	free(paths);

@@ -27,6 +27,7 @@
 #include "../common/json.h"
 #include "../common/manifest.h"
 #include "../common/progress.h"
+#include "../common/sign.h"
 #include "../common/space.h"
 #include "../common/store.h"
 #include "../common/xattr.h"
@@ -34,7 +35,7 @@
 
 const char backup_usage[] =
 	"usage: zdt backup -c COMPONENT [--compress none|gzip[:LEVEL]] [--exclude GLOB]...\n"
-	"                  [--reserve SIZE] [--dry-run] [INSTALL_DIR]\n"
+	"                  [--reserve SIZE] [--key-file FILE] [--dry-run] [INSTALL_DIR]\n"
 	"\n"
 	"Snapshots INSTALL_DIR (default: the component's path in the config file)\n"
 	"into the backup folder: a pax archive, a manifest with the XXH3-128 of every\n"
@@ -46,6 +47,8 @@ const char backup_usage[] =
 	"                         that rollback leaves them alone\n"
 	"      --reserve SIZE     free space to keep (default 1% of the file system,\n"
 	"                         at least 64M)\n"
+	"      --key-file FILE    sign the manifest with an HMAC-SHA256 keyed by FILE\n"
+	"                         (kept outside the backup folder, mode 0600 or 0400)\n"
 	"  -n, --dry-run          report what would be stored and the space check\n";
 
 #define RBUF (1u << 20)
@@ -549,19 +552,21 @@ static void space_refusal(struct backup *b, const struct space *sp)
 
 int cmd_backup(struct zdt *z, int argc, char **argv)
 {
-	enum { O_COMPRESS = OPT_CMD, O_EXCLUDE, O_RESERVE };
+	enum { O_COMPRESS = OPT_CMD, O_EXCLUDE, O_RESERVE, O_KEY };
 	static const struct option lo[] = {
 		{ "component", required_argument, NULL, 'c' },
 		{ "compress", required_argument, NULL, O_COMPRESS },
 		{ "exclude", required_argument, NULL, O_EXCLUDE },
 		{ "reserve", required_argument, NULL, O_RESERVE },
+		{ "key-file", required_argument, NULL, O_KEY },
 		{ "dry-run", no_argument, NULL, 'n' },
 		ZDT_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct backup b;
-	const char *compress = NULL;
+	const char *compress = NULL, *keyfile = NULL;
 	int c, have_reserve = 0;
+	struct signkey key;
 	double t0 = now_mono();
 
 	memset(&b, 0, sizeof(b));
@@ -593,6 +598,9 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			b.nexcl++;
 			break;
 		}
+		case O_KEY:
+			keyfile = optarg;
+			break;
 		case O_RESERVE:
 			b.reserve = parse_opt_size("--reserve", optarg);
 			have_reserve = 1;
@@ -650,6 +658,17 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			die_hint(ZDT_EREFUSED, "keep the backup folder outside the install folder and the other way round",
 				 "backup folder and install folder overlap: '%s' and '%s'", bk, b.src);
 		free(bk);
+	}
+	memset(&key, 0, sizeof(key));
+	if (!keyfile)
+		keyfile = z->cf.key_file;
+	if (keyfile) {
+		struct sbuf kerr = SBUF_INIT;
+		int code = signkey_load(&key, keyfile, z->backup_dir, b.src, &kerr);
+		if (code)
+			die_hint(code, code == ZDT_EREFUSED ? "keep the key outside the backup and install folders, "
+				 "readable by its owner only (chmod 600)" : NULL, "%s", kerr.buf);
+		sbuf_free(&kerr);
 	}
 
 	if (!b.dry) {
@@ -725,6 +744,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			json_end(&j);
 		}
 		backup_release(&b);
+		signkey_release(&key);
 		return fits == 0 ? ZDT_EREFUSED : 0;
 	}
 	if (fits == 0)
@@ -789,6 +809,14 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	if (mwriter_finish(&b.mw, sum) < 0 || fsync(mfd) < 0)
 		die_errno(ZDT_EFAIL, "cannot write the manifest: '%s/%s/%s/%s'", z->backup_dir,
 			  component_name(b.comp), partial, SNAP_MANIFEST);
+	if (key.key) {
+		/* the manifest as it is on disk, signed before it is published */
+		int rfd = openat(snapfd, SNAP_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (rfd < 0 || sign_write(snapfd, rfd, &key) < 0)
+			die_errno(ZDT_EFAIL, "cannot write the signature: '%s/%s/%s/%s'", z->backup_dir,
+				  component_name(b.comp), partial, SNAP_SIG);
+		close(rfd);
+	}
 	check_signal();
 
 	struct snapinfo si;
@@ -851,12 +879,14 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 		json_u64(&j, "bytes", b.mw.bytes);
 		json_u64(&j, "archive_bytes", b.sink.out);
 		json_u64(&j, "changed_while_read", b.changed);
+		json_bool(&j, "signed", key.key != NULL);
 		json_u64(&j, "warnings", err_warnings());
 		json_dbl(&j, "elapsed_s", el);
 		json_end(&j);
 	}
 
 	sbuf_free(&ex);
+	signkey_release(&key);
 	close(snapfd);
 	close(compfd);
 	backup_release(&b);

@@ -23,13 +23,14 @@
 #include "../common/json.h"
 #include "../common/manifest.h"
 #include "../common/progress.h"
+#include "../common/sign.h"
 #include "../common/store.h"
 #include "member.h"
 #include "verify.h"
 #include "../zdt.h"
 
 const char verify_usage[] =
-	"usage: zdt verify [-c COMPONENT]... [--snapshot ID | --all]\n"
+	"usage: zdt verify [-c COMPONENT]... [--snapshot ID | --all] [--key-file FILE]\n"
 	"\n"
 	"Re-reads snapshots and checks every entry of the archive against the\n"
 	"manifest (content hash, type, mode, owner, mtime, link targets, extended\n"
@@ -39,13 +40,16 @@ const char verify_usage[] =
 	"\n"
 	"  -c, --component NAME   only this component (repeatable)\n"
 	"  -s, --snapshot ID      this snapshot\n"
-	"  -a, --all              every snapshot that is not partial\n";
+	"  -a, --all              every snapshot that is not partial\n"
+	"      --key-file FILE    also check the manifest's HMAC-SHA256 signature with\n"
+	"                         the key in FILE: unsigned or changed snapshots fail\n";
 
 
 struct vstate {
 	struct zdt *z;
 	struct json *j;
 	const struct snapinfo *si;
+	const struct signkey *key;	/* NULL: signatures are not checked */
 	unsigned long damaged;
 	uint64_t entries;
 	struct progress prog;
@@ -116,6 +120,15 @@ static int verify_one(struct vstate *v, int bkfd)
 	if (mfd < 0) {
 		report(v, SNAP_MANIFEST, -1, "cannot open: %s", strerror(errno));
 		goto out;
+	}
+	if (v->key) {
+		struct sbuf why = SBUF_INIT;
+		int src = sign_check(sfd, mfd, v->key, &why);
+		if (src < 0)
+			report(v, SNAP_SIG, -1, "cannot read: %s", strerror(errno));
+		else if (src > 0)
+			report(v, src == 4 ? SNAP_MANIFEST : SNAP_SIG, -1, "%s", why.buf);
+		sbuf_free(&why);
 	}
 	const char *aname = si->archive ? si->archive : aname_fallback;
 	afd = openat(sfd, aname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -261,18 +274,21 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 		{ "component", required_argument, NULL, 'c' },
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "key-file", required_argument, NULL, OPT_CMD },
 		ZDT_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned mask = 0;
-	const char *id = NULL;
+	const char *id = NULL, *keyfile = NULL;
 	int all = 0, c;
+	struct signkey key;
 
 	while ((c = zdt_getopt(z, argc, argv, "c:s:a", lo)) != -1) {
 		switch (c) {
 		case 'c': mask |= 1u << component_arg("-c", optarg); break;
 		case 's': id = optarg; break;
 		case 'a': all = 1; break;
+		case OPT_CMD: keyfile = optarg; break;
 		}
 	}
 	if (optind < argc)
@@ -290,6 +306,17 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 		mask = COMP_ALL;
 	z->comps = mask;
 	zdt_open_store(z);
+	memset(&key, 0, sizeof(key));
+	if (!keyfile)
+		keyfile = z->cf.key_file;
+	if (keyfile) {
+		struct sbuf kerr = SBUF_INIT;
+		int code = signkey_load(&key, keyfile, z->backup_dir, NULL, &kerr);
+		if (code)
+			die_hint(code, code == ZDT_EREFUSED ? "keep the key outside the backup folder, "
+				 "readable by its owner only (chmod 600)" : NULL, "%s", kerr.buf);
+		sbuf_free(&kerr);
+	}
 
 	struct snapinfo *v;
 	size_t n;
@@ -341,6 +368,7 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 		vs.z = z;
 		vs.j = jp;
 		vs.si = &v[i];
+		vs.key = key.key ? &key : NULL;
 		vs.zeros = zeros;
 		double t0 = now_mono();
 		if (jp) {
@@ -377,5 +405,6 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 	free(zeros);
 	free(pick);
 	store_list_free(v, n);
+	signkey_release(&key);
 	return bad ? ZDT_EINTEGRITY : 0;
 }
