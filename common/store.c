@@ -122,6 +122,11 @@ int store_meta_write(int snapfd, const struct snapinfo *si)
 		  si->compress, si->archive, si->entries, si->files, si->bytes,
 		  si->archive_bytes, si->manifest_checksum);
 	sbuf_addf(&sb, "excludes=%s\n", si->excludes ? si->excludes : "");
+	if (si->has_pin && si->bk_path) {
+		sbuf_adds(&sb, "backup_dir=");
+		esc_path(&sb, si->bk_path);
+		sbuf_addf(&sb, "\nbackup_dev=%" PRIu64 "\nbackup_ino=%" PRIu64 "\n", si->bk_dev, si->bk_ino);
+	}
 	rc = atomic_write_at(snapfd, SNAP_META, sb.buf, sb.len);
 	sbuf_free(&sb);
 	return rc;
@@ -134,7 +139,9 @@ void snapinfo_release(struct snapinfo *si)
 	free(si->archive);
 	free(si->manifest_checksum);
 	free(si->excludes);
-	si->source = si->compress = si->archive = si->manifest_checksum = si->excludes = NULL;
+	free(si->bk_path);
+	si->source = si->compress = si->archive = si->manifest_checksum = si->excludes = si->bk_path = NULL;
+	si->has_pin = 0;
 }
 
 int store_meta_read(int snapfd, struct snapinfo *si)
@@ -143,7 +150,7 @@ int store_meta_read(int snapfd, struct snapinfo *si)
 	int fd = openat(snapfd, SNAP_META, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	ssize_t n;
 	struct sbuf tmp = SBUF_INIT;
-	int have = 0;
+	int have = 0, pin = 0;
 
 	si->meta_ok = 0;
 	if (fd < 0)
@@ -186,6 +193,16 @@ int store_meta_read(int snapfd, struct snapinfo *si)
 		} else if (!strcmp(k, "excludes")) {
 			free(si->excludes);
 			si->excludes = xstrdup(v);
+		} else if (!strcmp(k, "backup_dir") && v[0] == '/' && !unesc_path(&tmp, v, strlen(v))) {
+			free(si->bk_path);
+			si->bk_path = xstrdup(tmp.buf);
+			pin |= 1;
+		} else if (!strcmp(k, "backup_dev") && !parse_u64(v, 0, UINT64_MAX, &u)) {
+			si->bk_dev = u;
+			pin |= 2;
+		} else if (!strcmp(k, "backup_ino") && !parse_u64(v, 0, UINT64_MAX, &u)) {
+			si->bk_ino = u;
+			pin |= 4;
 		} else if (!parse_u64(v, 0, UINT64_MAX, &u)) {
 			if (!strcmp(k, "entries"))
 				si->entries = u;
@@ -198,7 +215,9 @@ int store_meta_read(int snapfd, struct snapinfo *si)
 		}
 	}
 	sbuf_free(&tmp);
-	si->meta_ok = have == 31;
+	/* all three or none: a meta with part of them is damaged */
+	si->has_pin = pin == 7;
+	si->meta_ok = have == 31 && (pin == 0 || pin == 7);
 	return si->meta_ok ? 0 : -1;
 }
 

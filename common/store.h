@@ -48,6 +48,10 @@ struct snapinfo {
 	char *archive;		/* file name in the snapshot folder */
 	char *manifest_checksum;
 	char *excludes;		/* escaped, space-separated; informative */
+	/* the backup folder at backup time (absent from older snapshots) */
+	int has_pin;
+	char *bk_path;		/* its real path */
+	uint64_t bk_dev, bk_ino;
 };
 
 const char *snap_state_name(int state);

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -181,6 +183,36 @@ static void server_check(unsigned mask, const char *server, unsigned port, int s
 	verbose("AR System server %s:%u answers", server, port);
 	sbuf_addf(verdict, strchr(server, ':') ? "server [%s]:%u answers" : "server %s:%u answers", server, port);
 	sbuf_free(&why);
+}
+
+/*
+ * A snapshot is restored only from the backup folder it was made in: the
+ * same real path and the same device and inode.  A folder that was moved,
+ * copied, bind-mounted elsewhere or swapped under the same path (another
+ * mount) may hold snapshots that someone else put there.  Snapshots made
+ * before the pin was recorded are accepted.
+ */
+static void pin_check(struct zdt *z, const struct snapinfo *si)
+{
+	struct stat st;
+	char *real;
+
+	if (!si->has_pin)
+		return;
+	real = realpath(z->backup_dir, NULL);
+	if (fstat(z->bkfd, &st) < 0)
+		die_errno(ZDT_EFAIL, "cannot stat the backup folder '%s'", zdt_bkdir(z));
+	if (real && !strcmp(real, si->bk_path) && (uint64_t)st.st_dev == si->bk_dev &&
+	    (uint64_t)st.st_ino == si->bk_ino) {
+		free(real);
+		return;
+	}
+	die_hint(ZDT_EREFUSED, "a moved, copied or remounted backup folder may hold snapshots put there by someone "
+		 "else; check it, then put it back where it was made (or roll back from there)",
+		 "the backup folder of %s %s has moved: it was '%s' (device %u:%u, inode %" PRIu64 ") at backup time, "
+		 "now '%s' (device %u:%u, inode %" PRIu64 ")", component_name(si->comp), si->id, si->bk_path,
+		 major((dev_t)si->bk_dev), minor((dev_t)si->bk_dev), si->bk_ino, real ? real : zdt_bkdir(z),
+		 major(st.st_dev), minor(st.st_dev), (uint64_t)st.st_ino);
 }
 
 /* the snapshot to restore: --snapshot, an interrupted rollback's, or the newest */
@@ -533,6 +565,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				 "no complete snapshot of %s in '%s': rollback is not possible without the backup",
 				 component_name(comp), zdt_bkdir(z));
 		}
+		pin_check(z, &si);
 		struct rbctx *r = &rbs[nrb++];
 		r->z = z;
 		r->comp = comp;

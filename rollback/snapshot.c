@@ -839,6 +839,15 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 		esc_path(&ex, b.excl[i]);
 	}
 	si.excludes = ex.buf;
+	/* the backup folder it is made in: rollback refuses it elsewhere */
+	struct stat bst;
+	char *bkreal = realpath(z->backup_dir, NULL);
+	if (bkreal && fstat(z->bkfd, &bst) == 0) {
+		si.has_pin = 1;
+		si.bk_path = bkreal;
+		si.bk_dev = (uint64_t)bst.st_dev;
+		si.bk_ino = (uint64_t)bst.st_ino;
+	}
 	if (store_meta_write(snapfd, &si) < 0 || close(afd) < 0 || close(mfd) < 0 || fsync(snapfd) < 0)
 		die_errno(ZDT_EFAIL, "cannot complete the snapshot in '%s/%s/%s'", z->backup_dir,
 			  component_name(b.comp), partial);
@@ -886,6 +895,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	}
 
 	sbuf_free(&ex);
+	free(bkreal);
 	signkey_release(&key);
 	close(snapfd);
 	close(compfd);
