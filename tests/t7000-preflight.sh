@@ -129,7 +129,7 @@ expect_success 'a symbolic link is never followed to read flags: an immutable fi
 expect_success 'a read-only install folder file system: exit 3, nothing changed' '
 	setup
 	mount --bind src src
-	when_finished "umount '$PWD/src' 2>/dev/null; :"
+	when_finished "umount \"$PWD/src\" 2>/dev/null; :"
 	mount -o remount,bind,ro src
 	must_fail 3 zdt -b "$PWD/bk" rollback -c AR >out 2>err
 	check_grep "install folder.s file system is mounted read-only: .*/src" err

@@ -51,7 +51,7 @@ expect_success 'a bind mount of the backup folder elsewhere: refused' '
 	setup
 	mkdir other
 	mount --bind bk other
-	when_finished "umount '$PWD/other' 2>/dev/null; :"
+	when_finished "umount \"$PWD/other\" 2>/dev/null; :"
 	must_fail 3 zdt -b "$PWD/other" rollback -c AR 2>err
 	check_grep "now .*/other. " err
 	umount other
