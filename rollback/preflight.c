@@ -250,7 +250,7 @@ void preflight_excluded(struct preflight *pf, int dfd, const char *name, const c
 	close(fd);
 }
 
-void preflight_excluded_report(struct preflight *pf, struct json *j)
+void preflight_excluded_report(struct preflight *pf)
 {
 	struct rbctx *r = pf->r;
 	char t[32];
@@ -265,11 +265,13 @@ void preflight_excluded_report(struct preflight *pf, struct json *j)
 	if (pf->nexcl_total > PF_EXCL_TEXT)
 		warning("%s: and %llu more excluded paths changed since the snapshot, left as they are",
 			component_name(r->comp), (unsigned long long)(pf->nexcl_total - PF_EXCL_TEXT));
-	if (j) {
-		json_arr(j, "excluded_changed");
-		for (size_t i = 0; i < pf->nexcl; i++)
-			json_str(j, NULL, pf->excl[i]);
-		json_end(j);
-		json_u64(j, "excluded_changed_count", pf->nexcl_total);
-	}
+}
+
+void preflight_excluded_json(struct preflight *pf, struct json *j)
+{
+	json_arr(j, "excluded_changed");
+	for (size_t i = 0; i < pf->nexcl; i++)
+		json_str(j, NULL, pf->excl[i]);
+	json_end(j);
+	json_u64(j, "excluded_changed_count", pf->nexcl_total);
 }

@@ -56,7 +56,9 @@ void preflight_excluded(struct preflight *pf, int dfd, const char *name, const c
 void preflight_readonly(struct rbctx *r);
 
 /* a warning per remembered excluded path (at most PF_EXCL_TEXT, then "and
- * N more"); with j, the array "excluded_changed" and its count */
-void preflight_excluded_report(struct preflight *pf, struct json *j);
+ * N more") */
+void preflight_excluded_report(struct preflight *pf);
+/* the array "excluded_changed" and "excluded_changed_count" into j */
+void preflight_excluded_json(struct preflight *pf, struct json *j);
 
 #endif

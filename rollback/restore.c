@@ -640,6 +640,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			json_u64(&j, "remove", r->n_remove);
 			json_u64(&j, "fix", r->n_meta);
 			json_u64(&j, "bytes_to_write", r->bytes_write);
+			preflight_excluded_json(&pfs[k], &j);
 			json_end(&j);
 		}
 		if (dry && zdt_verbosity >= 1) {
@@ -698,11 +699,10 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			json_str(&j, "busy", work ? busy.buf : "not checked (nothing to change)");
 			json_str(&j, "server", server_verdict.len && r->comp != COMP_AR ? server_verdict.buf : "not checked");
 			json_str(&j, "verdict", v->buf);
-			preflight_excluded_report(&pfs[k], &j);
+			preflight_excluded_json(&pfs[k], &j);
 			json_end(&j);
-		} else {
-			preflight_excluded_report(&pfs[k], NULL);
 		}
+		preflight_excluded_report(&pfs[k]);
 		sbuf_free(&busy);
 	}
 	for (int k = 0; k < nrb && (check || !dry); k++)
@@ -793,6 +793,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			json_u64(&j, "removed", r->n_remove);
 			json_u64(&j, "metadata_fixed", r->n_meta);
 			json_u64(&j, "bytes_written", r->bytes_write);
+			preflight_excluded_json(&pfs[k], &j);
 			json_dbl(&j, "elapsed_s", el);
 			json_end(&j);
 		}

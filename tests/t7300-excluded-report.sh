@@ -42,6 +42,11 @@ expect_success 'the dry run and --check name them too; --json has the array and 
 	json_get out.json "sorted(d[\"components\"][0][\"excluded_changed\"])" >got
 	check_eq array "[\"bin/build.tmp\", \"logs\", \"logs/upgrade.log\"]" "$(cat got)"
 	json_get out.json "d[\"components\"][0][\"excluded_changed_count\"]" | grep -qx 3
+	zdt -b "$PWD/bk" --json rollback -c AR --dry-run >dry.json 2>err
+	json_get dry.json "d[\"components\"][0][\"excluded_changed_count\"]" | grep -qx 3
+	zdt -b "$PWD/bk" --json rollback -c AR >done.json 2>err
+	json_get done.json "sorted(d[\"components\"][0][\"excluded_changed\"])" >got
+	check_eq array "[\"bin/build.tmp\", \"logs\", \"logs/upgrade.log\"]" "$(cat got)"
 '
 
 expect_success 'at most 20 are named, then "and N more"' '
