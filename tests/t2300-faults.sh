@@ -225,7 +225,7 @@ expect_success 'a hostile hardlink entry whose target goes through a symlink: ex
 	check_eq "rollback-interrupted" 0 "$(count_state AR rollback-interrupted)"
 '
 
-expect_success 'kill -9 at 8 points of a rollback: rollback-interrupted, then the same rollback finishes' '
+expect_success 'kill -9 at 4 chosen points of a rollback: rollback-interrupted, then the same rollback finishes' '
 	setup_src small
 	"$MUTATE" src 30 7 >/dev/null
 	trial renameat2,pwrite64,unlinkat
@@ -234,8 +234,8 @@ expect_success 'kill -9 at 8 points of a rollback: rollback-interrupted, then th
 	echo "renameat2=$nr pwrite64=$nw unlinkat=$nu"
 	test "$nr" -ge 100 && test "$nw" -ge 100 && test "$nu" -ge 10
 	# pwrite64 number 1 is the lock file, before the journal
-	for spec in renameat2:1 renameat2:$((nr / 3)) renameat2:$((2 * nr / 3)) renameat2:$nr \
-		pwrite64:2 pwrite64:$((nw / 2)) pwrite64:$nw unlinkat:$((nu / 2)); do
+	# (t8100 kills a rollback at 20 points spread over all its calls)
+	for spec in renameat2:1 renameat2:$nr pwrite64:$((nw / 2)) unlinkat:$((nu / 2)); do
 		echo "== kill at $spec"
 		"$MUTATE" src 30 7 >/dev/null
 		must_fail 137 strace -f -o /dev/null -e trace=${spec%:*} \
