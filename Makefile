@@ -61,7 +61,7 @@ check: deps-if-missing
 
 asan: deps-if-missing
 	@$(MAKE) --no-print-directory zdt-asan zdt-test scripts/gen-tree scripts/mutate-tree $(UNIT)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	@ZDT_ASAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run.sh -j2 --zdt ./zdt-asan $(UNIT)
 
 valgrind: deps-if-missing

@@ -113,6 +113,13 @@ void die_hint(int code, const char *h, const char *fmt, ...)
 	finish(code);
 }
 
+void die_reported(int code, const char *h)
+{
+	if (h)
+		hint("%s", h);
+	finish(code);
+}
+
 void BUG(const char *fmt, ...)
 {
 	va_list ap;

@@ -49,6 +49,8 @@ _Noreturn void die_errno(int code, const char *fmt, ...) ZDT_PRINTF(2, 3);
 /* Like die() but prints the hint line after the message. */
 _Noreturn void die_hint(int code, const char *hint, const char *fmt, ...)
 	ZDT_PRINTF(3, 4);
+/* Exits after error() already said what failed: its one line, a hint. */
+_Noreturn void die_reported(int code, const char *hint);
 _Noreturn void BUG(const char *fmt, ...) ZDT_PRINTF(1, 2);
 int error(const char *fmt, ...) ZDT_PRINTF(1, 2);
 int error_errno(const char *fmt, ...) ZDT_PRINTF(1, 2);

@@ -407,6 +407,10 @@ static void flusher_stop(struct flusher *f)
 	f->on = 0;
 }
 
+/* the components being rolled back, for leak checkers: die() exits with
+ * them allocated */
+static struct rbctx *live_rbs;
+
 int cmd_rollback(struct zdt *z, int argc, char **argv)
 {
 	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK, O_BUSY, O_CHECK, O_KEY };
@@ -546,6 +550,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	}
 	int order[COMP_N], norder = component_order(mask, order);
 	struct rbctx *rbs = xcalloc((size_t)norder, sizeof(*rbs));
+	live_rbs = rbs;	/* reachable when a refusal exits from here on */
 	int nrb = 0;
 	for (int k = 0; k < norder; k++) {
 		int comp = order[k], resume;

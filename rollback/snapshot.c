@@ -687,8 +687,8 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	}
 
 	/* first walk: what will be stored, and does it fit */
-	if (walk_tree(b.srcfd, 0, count_cb, &b) < 0)
-		die(ZDT_EFAIL, "cannot read the install folder: '%s'", b.src);
+	if (walk_tree(b.srcfd, 0, count_cb, &b) < 0)	/* the walk said what failed */
+		die_reported(ZDT_EFAIL, "no snapshot was made; fix the cause and run the backup again");
 	struct space sp;
 	int fits;
 	if (b.dry) {
@@ -798,7 +798,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 		die_errno(ZDT_EFAIL, "cannot write the manifest");
 	progress_start(&b.prog, progress_enabled(z->progress), "backup", b.total);
 	if (walk_tree(b.srcfd, WALK_LAZY_REG, write_cb, &b) < 0)
-		die(ZDT_EFAIL, "cannot read the install folder: '%s'; no snapshot was made", b.src);
+		die_reported(ZDT_EFAIL, "no snapshot was made; fix the cause and run the backup again");
 	progress_end(&b.prog);
 	if (asink_close(&b.sink) < 0)
 		sink_fail(&b);

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 require python3
 [ -x /usr/bin/time ] || skip_all "missing /usr/bin/time (GNU time)"
+[ -z "$ZDT_ASAN$ZDT_VALGRIND" ] || skip_all "the peak RSS of an ASan or valgrind run is theirs, not zdt's"
 
 LIMIT_KIB=$((32 * 1024))
 
