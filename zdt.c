@@ -20,6 +20,7 @@
 #include "common/fsops.h"
 #include "common/json.h"
 #include "common/progress.h"
+#include "common/sign.h"
 #include "common/store.h"
 #include "common/util.h"
 
@@ -605,4 +606,21 @@ int main(int argc, char **argv)
 	if (z.bkfd >= 0)
 		close(z.bkfd);
 	return rc;
+}
+
+void zdt_load_key(struct zdt *z, const char *file, const char *install_dir, struct signkey *k)
+{
+	struct sbuf err = SBUF_INIT;
+
+	memset(k, 0, sizeof(*k));
+	if (!file)
+		file = z->cf.key_file;
+	if (!file)
+		return;
+	int code = signkey_load(k, file, z->backup_dir, install_dir, &err);
+	if (code)
+		die_hint(code, code != ZDT_EREFUSED ? NULL : install_dir ?
+			 "keep the key outside the backup and install folders, readable by its owner only (chmod 600)" :
+			 "keep the key outside the backup folder, readable by its owner only (chmod 600)", "%s", err.buf);
+	sbuf_free(&err);
 }

@@ -95,6 +95,11 @@ _Noreturn void zdt_usage_error(struct zdt *z, const char *fmt, ...) ZDT_PRINTF(2
 void zdt_setup(struct zdt *z);
 /* opens the backup folder as the command's flags say; refusals exit 3 */
 void zdt_open_store(struct zdt *z);
+struct signkey;
+/* the key of --key-file FILE (else the config's key-file) into k, zeroed
+ * when there is none; dies (exit 2/3) on a bad key.  install_dir: a folder
+ * the key must not be in either, or NULL */
+void zdt_load_key(struct zdt *z, const char *file, const char *install_dir, struct signkey *k);
 /* the backup folder's path for messages */
 const char *zdt_bkdir(struct zdt *z);
 

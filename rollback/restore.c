@@ -537,17 +537,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	z->must_exist = 1;
 	zdt_open_store(z);
 	z->comps = 0;	/* from here: what is actually rolled back */
-	memset(&key, 0, sizeof(key));
-	if (!keyfile)
-		keyfile = z->cf.key_file;
-	if (keyfile) {
-		struct sbuf kerr = SBUF_INIT;
-		int code = signkey_load(&key, keyfile, z->backup_dir, NULL, &kerr);
-		if (code)
-			die_hint(code, code == ZDT_EREFUSED ? "keep the key outside the backup folder, "
-				 "readable by its owner only (chmod 600)" : NULL, "%s", kerr.buf);
-		sbuf_free(&kerr);
-	}
+	zdt_load_key(z, keyfile, NULL, &key);
 	int order[COMP_N], norder = component_order(mask, order);
 	struct rbctx *rbs = xcalloc((size_t)norder, sizeof(*rbs));
 	live_rbs = rbs;	/* reachable when a refusal exits from here on */

@@ -659,17 +659,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 				 "backup folder and install folder overlap: '%s' and '%s'", bk, b.src);
 		free(bk);
 	}
-	memset(&key, 0, sizeof(key));
-	if (!keyfile)
-		keyfile = z->cf.key_file;
-	if (keyfile) {
-		struct sbuf kerr = SBUF_INIT;
-		int code = signkey_load(&key, keyfile, z->backup_dir, b.src, &kerr);
-		if (code)
-			die_hint(code, code == ZDT_EREFUSED ? "keep the key outside the backup and install folders, "
-				 "readable by its owner only (chmod 600)" : NULL, "%s", kerr.buf);
-		sbuf_free(&kerr);
-	}
+	zdt_load_key(z, keyfile, b.src, &key);
 
 	if (!b.dry) {
 		zdt_open_store(z);

@@ -306,17 +306,7 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 		mask = COMP_ALL;
 	z->comps = mask;
 	zdt_open_store(z);
-	memset(&key, 0, sizeof(key));
-	if (!keyfile)
-		keyfile = z->cf.key_file;
-	if (keyfile) {
-		struct sbuf kerr = SBUF_INIT;
-		int code = signkey_load(&key, keyfile, z->backup_dir, NULL, &kerr);
-		if (code)
-			die_hint(code, code == ZDT_EREFUSED ? "keep the key outside the backup folder, "
-				 "readable by its owner only (chmod 600)" : NULL, "%s", kerr.buf);
-		sbuf_free(&kerr);
-	}
+	zdt_load_key(z, keyfile, NULL, &key);
 
 	struct snapinfo *v;
 	size_t n;
