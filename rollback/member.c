@@ -77,8 +77,7 @@ static int hash_data(struct archive *a, struct archive_entry *e, const char *zer
 	return r == ARCHIVE_EOF ? 0 : -1;
 }
 
-int member_check(struct archive *a, struct archive_entry *e, const struct mentry *m,
-		 const char *zeros, struct progress *p, member_bad_fn bad, void *arg)
+int member_check_head(struct archive_entry *e, const struct mentry *m, member_bad_fn bad, void *arg)
 {
 	char why[256];
 	char t = member_type(e);
@@ -86,7 +85,7 @@ int member_check(struct archive *a, struct archive_entry *e, const struct mentry
 	if (t != m->type) {
 		snprintf(why, sizeof(why), "type is '%c' in the archive, '%c' in the manifest", t, m->type);
 		bad(arg, m, -1, why);
-		return 0;
+		return -1;
 	}
 	if (((unsigned)archive_entry_mode(e) & 07777) != m->mode) {
 		snprintf(why, sizeof(why), "mode %04o in the archive, %04o in the manifest",
@@ -115,22 +114,30 @@ int member_check(struct archive *a, struct archive_entry *e, const struct mentry
 		dev_t d = archive_entry_rdev(e);
 		if (major(d) != m->rdev_major || minor(d) != m->rdev_minor)
 			bad(arg, m, -1, "device number differs");
-	} else if (t == M_FILE) {
-		XXH128_hash_t h;
-		uint64_t len;
-		if ((uint64_t)archive_entry_size(e) != m->size) {
-			snprintf(why, sizeof(why), "size %" PRId64 " in the archive, %" PRIu64 " in the manifest",
-				 (int64_t)archive_entry_size(e), m->size);
-			bad(arg, m, m->offset, why);
-		}
-		if (hash_data(a, e, zeros, p, &h, &len) < 0)
-			return -1;
-		if (len != m->size) {
-			snprintf(why, sizeof(why), "archive holds %" PRIu64 " bytes, the manifest %" PRIu64, len, m->size);
-			bad(arg, m, m->offset, why);
-		} else if (!XXH128_isEqual(h, m->hash)) {
-			bad(arg, m, m->offset, "content differs");
-		}
+	} else if (t == M_FILE && (uint64_t)archive_entry_size(e) != m->size) {
+		snprintf(why, sizeof(why), "size %" PRId64 " in the archive, %" PRIu64 " in the manifest",
+			 (int64_t)archive_entry_size(e), m->size);
+		bad(arg, m, m->offset, why);
+	}
+	return 0;
+}
+
+int member_check(struct archive *a, struct archive_entry *e, const struct mentry *m,
+		 const char *zeros, struct progress *p, member_bad_fn bad, void *arg)
+{
+	if (member_check_head(e, m, bad, arg) < 0 || m->type != M_FILE)
+		return 0;
+
+	XXH128_hash_t h;
+	uint64_t len;
+	if (hash_data(a, e, zeros, p, &h, &len) < 0)
+		return -1;
+	if (len != m->size) {
+		char why[256];
+		snprintf(why, sizeof(why), "archive holds %" PRIu64 " bytes, the manifest %" PRIu64, len, m->size);
+		bad(arg, m, m->offset, why);
+	} else if (!XXH128_isEqual(h, m->hash)) {
+		bad(arg, m, m->offset, "content differs");
 	}
 	return 0;
 }

@@ -26,6 +26,9 @@ typedef void (*member_bad_fn)(void *arg, const struct mentry *m, int64_t offset,
 void member_path(struct sbuf *sb, struct archive_entry *e);
 char member_type(struct archive_entry *e);
 /* zeros: MEMBER_ZBUF zero bytes; p: progress or NULL */
+/* the same without the data: -1 when the types differ (nothing more is
+ * compared then), 0 otherwise */
+int member_check_head(struct archive_entry *e, const struct mentry *m, member_bad_fn bad, void *arg);
 int member_check(struct archive *a, struct archive_entry *e, const struct mentry *m,
 		 const char *zeros, struct progress *p, member_bad_fn bad, void *arg);
 

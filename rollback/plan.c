@@ -168,6 +168,13 @@ static void m_skip_subtree(struct rbctx *r)
 
 /* ---- archive cursor ---------------------------------------------------- */
 
+struct vbad {
+	struct rbctx *r;
+	unsigned long n;
+};
+
+static void need_bad(void *arg, const struct mentry *m, int64_t off, const char *why);
+
 static void a_open(struct rbctx *r)
 {
 	if (lseek(r->afd, 0, SEEK_SET) < 0)
@@ -202,6 +209,15 @@ static struct archive_entry *a_entry(struct rbctx *r)
 		die(ZDT_EINTEGRITY, "archive of %s: member '%s' where the manifest has '%s'",
 		    snapname(r), p.buf, r->m.path.buf);
 	sbuf_free(&p);
+	if (r->fused) {
+		/* not checked before: what is used is checked here (the data
+		 * of files as write_file hashes it) */
+		struct vbad v = { r, 0 };
+		member_check_head(r->ae, &r->m, need_bad, &v);
+		if (v.n)
+			die(ZDT_EINTEGRITY, "snapshot %s is damaged (%lu problem%s)", snapname(r), v.n,
+			    v.n > 1 ? "s" : "");
+	}
 	return r->ae;
 }
 
@@ -322,11 +338,6 @@ void rb_close(struct rbctx *r)
 }
 
 /* ---- checking the members the plan needs -------------------------------- */
-
-struct vbad {
-	struct rbctx *r;
-	unsigned long n;
-};
 
 static void need_bad(void *arg, const struct mentry *m, int64_t off, const char *why)
 {

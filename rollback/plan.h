@@ -62,6 +62,9 @@ struct rbctx {
 	struct zdt *z;
 	int comp;
 	int full, checksum;
+	int fused;		/* apply checks each member as it uses it: no
+				 * rb_verify_needed first (an empty install
+				 * folder, see restore.c) */
 	char **paths;		/* --path, normalised; NULL = everything */
 	int npaths;
 	void (*report)(struct rbctx *r, unsigned ch, const char *path,

@@ -265,7 +265,125 @@ static uint64_t avail_for(const char *path)
 	return a;
 }
 
-static void journal_write(struct zdt *z, struct rbctx *r)
+/*
+ * A rollback into an empty install folder has nothing to lose: it checks
+ * each archive member as it writes it (rb_merge with fused set) instead of
+ * reading the archive twice, and when it finds damage it removes what it
+ * wrote, so the folder is again as it was (empty, with its old mode, owner
+ * and mtime).  The journal records that state ("fresh="), so a rerun after
+ * a crash undoes the same way.
+ */
+struct fresh {
+	int on;			/* the folder was empty when the rollback began */
+	int armed;		/* exit 4 from here on empties it again */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+};
+
+static struct rbctx *undo_rbs;
+static struct fresh *undo_fr;
+static int undo_n;
+
+/* at exit 4: the armed install folders emptied, their journals removed */
+static void fresh_undo(void)
+{
+	if (err_exit_code() != ZDT_EINTEGRITY)
+		return;
+	for (int k = 0; k < undo_n; k++) {
+		struct rbctx *r = &undo_rbs[k];
+		struct fresh *f = &undo_fr[k];
+		struct dirlist dl;
+		struct sbuf rel = SBUF_INIT;
+		int bad = 0;
+
+		if (!f->armed || r->rootfd < 0)
+			continue;
+		f->armed = 0;
+		memset(&dl, 0, sizeof(dl));
+		if (dirlist_read(r->rootfd, &dl) < 0) {
+			bad = 1;
+		} else {
+			for (size_t i = 0; i < dl.n; i++) {
+				sbuf_reset(&rel);
+				sbuf_adds(&rel, dirlist_name(&dl, i));
+				if (rm_tree_spare(r->rootfd, dirlist_name(&dl, i), &rel, r->h.exclude,
+						  r->h.nexclude) != 0)
+					bad = 1;
+			}
+		}
+		dirlist_release(&dl);
+		sbuf_free(&rel);
+		struct timespec ts[2] = { { 0, UTIME_OMIT }, f->mtime };
+		if ((r->is_root && fchown(r->rootfd, f->uid, f->gid) < 0) || fchmod(r->rootfd, f->mode) < 0 ||
+		    futimens(r->rootfd, ts) < 0)
+			bad = 1;
+		if (bad || syncfs(r->rootfd) < 0) {
+			warning_errno("could not remove all that the rollback of %s wrote into '%s'; "
+				      "the journal stays: run the rollback again", component_name(r->comp), r->root);
+			continue;
+		}
+		if (unlinkat(r->snapfd, SNAP_JOURNAL, 0) < 0 && errno != ENOENT)
+			warning_errno("cannot remove the rollback journal of %s %s", component_name(r->comp),
+				      r->si.id);
+		fsync(r->snapfd);
+		note("removed what the rollback had written: '%s' is empty again, as it was before", r->root);
+	}
+}
+
+/* the fresh= line of the journal of an interrupted rollback, if any */
+static int journal_fresh(struct rbctx *r, struct fresh *f)
+{
+	char buf[4096];
+	int fd = openat(r->snapfd, SNAP_JOURNAL, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nfresh=");
+	unsigned mode, uid, gid;
+	long long sec;
+	long nsec;
+	if (!p || sscanf(p + 7, "%o %u %u %lld.%ld", &mode, &uid, &gid, &sec, &nsec) != 5 ||
+	    mode > 07777 || nsec < 0 || nsec > 999999999)
+		return 0;
+	f->on = 1;
+	f->mode = mode;
+	f->uid = uid;
+	f->gid = gid;
+	f->mtime.tv_sec = (time_t)sec;
+	f->mtime.tv_nsec = nsec;
+	return 1;
+}
+
+/* the install folder exists and holds nothing */
+static int root_empty(struct rbctx *r, struct fresh *f)
+{
+	struct dirlist dl;
+	struct stat st;
+	int empty;
+
+	if (r->rootfd < 0 || fstat(r->rootfd, &st) < 0)
+		return 0;
+	memset(&dl, 0, sizeof(dl));
+	empty = dirlist_read(r->rootfd, &dl) == 0 && dl.n == 0;
+	dirlist_release(&dl);
+	if (empty) {
+		f->mode = st.st_mode & 07777;
+		f->uid = st.st_uid;
+		f->gid = st.st_gid;
+		f->mtime = st.st_mtim;
+	}
+	return empty;
+}
+
+static void journal_write(struct zdt *z, struct rbctx *r, const struct fresh *f)
 {
 	struct sbuf sb = SBUF_INIT;
 	char t[32];
@@ -275,6 +393,9 @@ static void journal_write(struct zdt *z, struct rbctx *r)
 	sbuf_adds(&sb, "target=");
 	esc_path(&sb, r->root);
 	sbuf_addc(&sb, '\n');
+	if (f->on)
+		sbuf_addf(&sb, "fresh=%04o %u %u %lld.%09ld\n", (unsigned)f->mode, (unsigned)f->uid,
+			  (unsigned)f->gid, (long long)f->mtime.tv_sec, (long)f->mtime.tv_nsec);
 	if (atomic_write_at(r->snapfd, SNAP_JOURNAL, sb.buf, sb.len) < 0)
 		die_errno(ZDT_EFAIL, "cannot write the rollback journal in '%s/%s/%s'", zdt_bkdir(z),
 			  component_name(r->comp), r->si.id);
@@ -540,7 +661,11 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	zdt_load_key(z, keyfile, NULL, &key);
 	int order[COMP_N], norder = component_order(mask, order);
 	struct rbctx *rbs = xcalloc((size_t)norder, sizeof(*rbs));
+	struct fresh *frs = xcalloc((size_t)norder, sizeof(*frs));
 	live_rbs = rbs;	/* reachable when a refusal exits from here on */
+	undo_rbs = rbs;
+	undo_fr = frs;
+	err_on_exit(fresh_undo);
 	int nrb = 0;
 	for (int k = 0; k < norder; k++) {
 		int comp = order[k], resume;
@@ -576,6 +701,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		else if (resume)
 			note("a rollback of %s was interrupted: content is checked by hash", component_name(comp));
 		z->comps |= 1u << comp;
+		undo_n = nrb;
 	}
 	struct sbuf server_verdict = SBUF_INIT;
 	server_check(z->comps, server, port, nocheck, &server_verdict);
@@ -593,6 +719,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	struct rbrun run = { z, dry, dry || zdt_verbosity >= 2, jp, 0, NULL };
 	struct sbuf *verdicts = xcalloc((size_t)(nrb ? nrb : 1), sizeof(*verdicts));
 	struct preflight *pfs = xcalloc((size_t)(nrb ? nrb : 1), sizeof(*pfs));
+	int earlier_work = 0;
 
 	/* plan and check everything before the first change */
 	for (int k = 0; k < nrb; k++) {
@@ -647,19 +774,36 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		}
 		/* a dry run makes the same checks, so it fails where the real one would */
 		int work = r->n_changes || r->si.state == SNAP_ROLLBACK_INTERRUPTED;
+		struct fresh *fr = &frs[k];
+		if (!npaths && !dry && !check) {
+			if (r->si.state == SNAP_ROLLBACK_INTERRUPTED)
+				fr->armed = journal_fresh(r, fr);	/* what it wrote goes at exit 4 */
+			else if (r->n_create && root_empty(r, fr))
+				fr->on = 1;
+			/* the first component to change may check as it writes:
+			 * nothing anywhere has changed before it */
+			r->fused = fr->on && !earlier_work;
+		}
+		earlier_work |= work;
 		struct sbuf busy = SBUF_INIT;
 		if (work) {
 			preflight_readonly(r);
 			busy_guard(r, ignore_busy, &busy);
 		}
-		if (r->n_need) {
+		uint64_t avail = avail_for(r->root);
+		if (r->fused && avail != UINT64_MAX && r->bytes_write > avail)
+			r->fused = 0;	/* holes may make it fit: rb_verify_needed counts them */
+		if (r->n_need && !r->fused) {
 			p0 = now_mono();
 			rb_verify_needed(r);
 			verbose("%s: needed members checked, %.2f s", component_name(r->comp), now_mono() - p0);
+		} else if (r->fused) {
+			r->data_write = r->bytes_write;
+			verbose("%s: the install folder is empty: members are checked as they are written",
+				component_name(r->comp));
 		}
 		uint64_t need = r->data_write > r->bytes_freed ? r->data_write - r->bytes_freed : 0;
 		need += r->max_data;
-		uint64_t avail = avail_for(r->root);
 
 		if (r->n_changes && avail != UINT64_MAX && need > avail) {
 			char s1[16], s2[16];
@@ -682,6 +826,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			sbuf_addf(v, ", %s", server_verdict.buf);
 		if (key.key)
 			sbuf_adds(v, ", manifest signature ok");
+		if (r->fused)
+			sbuf_adds(v, ", empty install folder: archive checked as it is written");
 		if (jp && check) {
 			json_obj(&j, NULL);
 			json_str(&j, "component", component_name(r->comp));
@@ -725,6 +871,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		free(pfs);
 		free(verdicts);
 		sbuf_free(&server_verdict);
+		undo_n = 0;
+		free(frs);
 		free(rbs);
 		signkey_release(&key);
 		for (int i = 0; i < npaths; i++)
@@ -743,7 +891,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			 nrb > 1 ? component_name(r->comp) : "", nrb > 1 ? ":" : "", r->si.id);
 		if (r->n_changes || r->si.state == SNAP_ROLLBACK_INTERRUPTED) {
 			int had = r->si.state == SNAP_ROLLBACK_INTERRUPTED;
-			journal_write(z, r);
+			journal_write(z, r, &frs[k]);
+			frs[k].armed = frs[k].on;
 			double p0 = now_mono();
 			struct flusher fl = { .fd = r->rootfd };
 			if (r->bytes_write >= FLUSH_MIN_BYTES || r->n_changes >= FLUSH_MIN_CHANGES)
@@ -757,6 +906,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				die_errno(ZDT_EFAIL, "cannot flush the restored files of '%s' to disk; run the rollback again",
 					  r->root);
 			verbose("%s: syncfs, %.2f s", component_name(r->comp), now_mono() - p0);
+			frs[k].armed = 0;
 			if (!npaths) {
 				/* the tree equals this snapshot: no rollback is pending */
 				journal_clear(z, r->comp);
@@ -807,6 +957,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 	free(pfs);
 	free(verdicts);
 	sbuf_free(&server_verdict);
+	undo_n = 0;
+	free(frs);
 	free(rbs);
 	signkey_release(&key);
 	for (int i = 0; i < npaths; i++)

@@ -1,0 +1,158 @@
+#!/bin/bash
+# t2600-fresh: a rollback into an empty install folder checks each archive
+# member as it writes it (one read of the archive instead of two).  When it
+# finds damage it removes what it wrote: exit 4, and the folder is empty
+# again with its old mode, owner and mtime, as if it had been refused
+# before the first write.  The journal records the empty start ("fresh="),
+# so a rerun after kill -9 finishes, or, finding damage, empties the folder
+# all the same.
+. "$(dirname "$0")/lib.sh"
+require python3 xxhsum
+need_mutate
+
+# empty_src: src replaced by an empty folder with a mode and mtime of its own
+empty_src() {
+	rm -rf src
+	mkdir src
+	chmod 0751 src
+	touch -d @1000000000.5 src
+	stat -c '%a %u %g %y' src >root.before
+}
+
+# check_empty: src holds nothing and has the mode and mtime of empty_src
+check_empty() {
+	local n
+	n=$(find src -mindepth 1 | wc -l)
+	check_eq "entries left in src" 0 "$n"
+	stat -c '%a %u %g %y' src >root.now
+	cmp root.before root.now
+	check_eq "rollback-interrupted" 0 "$(count_state AR rollback-interrupted)"
+}
+
+# late_file: the path and data offset of the last file of the manifest with
+# at least 200 bytes (the archive follows the manifest: written last)
+late_file() {
+	awk '$1 == "f" && $5 >= 200 && NF == 10 { p = $10; o = $8 } END { print p, o }' "$(snap_dir AR)/manifest"
+}
+
+# rechecksum MANIFEST: its checksum line recomputed over every byte before it
+rechecksum() {
+	head -n -1 "$1" >"$1.body"
+	{ cat "$1.body"; echo "checksum xxh3-128 $(xxhsum -H2 <"$1.body" | cut -d" " -f1)"; } >"$1"
+	rm -f "$1.body"
+}
+
+for c in none gzip; do
+	expect_success "--compress $c: into an empty folder, members are checked as they are written; the tree equals the snapshot" '
+		setup_src --compress '$c'
+		empty_src
+		zdt -v -b "$BK" rollback -c AR >out 2>err
+		check_grep "members are checked as they are written" err
+		check_no_grep "needed members checked" err
+		same_tree pristine src
+		check_eq "rollback-interrupted" 0 "$(count_state AR rollback-interrupted)"
+		# and the second time: nothing to do
+		zdt -b "$BK" rollback -c AR >out
+		check_grep " 0 rewritten, 0 created, 0 removed, 0 metadata fixed" out
+	'
+done
+
+expect_success 'a folder that is not empty: the members the plan needs are checked before the first write' '
+	setup_src
+	"$MUTATE" src 5 3 >/dev/null
+	zdt -v -b "$BK" rollback -c AR >out 2>err
+	check_grep "needed members checked" err
+	check_no_grep "checked as they are written" err
+	same_tree pristine src
+'
+
+expect_success 'damaged data of the last file: exit 4, what was written is removed, the folder as it was' '
+	setup_src
+	read -r p off <<-EOF
+	$(late_file)
+	EOF
+	test -n "$off"
+	flip_byte "$(snap_archive AR)" $((off + 100))
+	empty_src
+	must_fail 4 zdt -b "$BK" rollback -c AR 2>err
+	check_grep "$p" err
+	check_grep "is empty again" err
+	check_empty
+	# the byte put back: the same rollback goes through
+	flip_byte "$(snap_archive AR)" $((off + 100))
+	zdt -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+'
+
+expect_success 'a late member whose mode disagrees with the manifest: exit 4 naming it, the folder as it was' '
+	setup_src
+	read -r p off <<-EOF
+	$(late_file)
+	EOF
+	m=$(snap_dir AR)/manifest
+	awk -v p="$p" '"'"'$1 == "f" && $10 == p && NF == 10 { $2 = "0604" } { print }'"'"' "$m" >m.new
+	! cmp -s "$m" m.new
+	cat m.new >"$m"
+	rechecksum "$m"
+	zdt -b "$BK" verify -c AR >/dev/null 2>verr || true
+	empty_src
+	must_fail 4 zdt -b "$BK" rollback -c AR 2>err
+	check_grep "mode 0[0-7]* in the archive, 0604 in the manifest" err
+	check_grep "is empty again" err
+	check_empty
+'
+
+expect_success '--check and --dry-run into an empty folder check every needed member first and write nothing' '
+	setup_src
+	read -r p off <<-EOF
+	$(late_file)
+	EOF
+	flip_byte "$(snap_archive AR)" $((off + 100))
+	empty_src
+	must_fail 4 zdt -b "$BK" rollback --check -c AR 2>err
+	check_grep "the live tree was not touched" err
+	check_no_grep "empty again" err
+	must_fail 4 zdt -b "$BK" rollback --dry-run -c AR >/dev/null 2>err
+	check_no_grep "empty again" err
+	check_empty
+'
+
+if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
+	expect_success 'kill -9 halfway, then the rerun finishes; the journal records the empty start' '
+		setup_src
+		empty_src
+		strace -f -c -o counts -e trace=pwrite64 "$ZDT" -b "$BK" rollback -c AR >/dev/null
+		nw=$(awk '"'"'$NF == "pwrite64" { print $4 }'"'"' counts)
+		test "$nw" -ge 20
+		empty_src
+		must_fail 137 strace -f -o /dev/null -e trace=pwrite64 \
+			-e inject=pwrite64:signal=KILL:when=$((nw / 2)) "$ZDT" -b "$BK" rollback -c AR
+		check_eq "rollback-interrupted" 1 "$(count_state AR rollback-interrupted)"
+		check_grep "^fresh=0751 " "$BK"/AR/*/rollback.journal
+		test "$(find src -mindepth 1 | wc -l)" -gt 10
+		zdt -b "$BK" rollback -c AR >/dev/null 2>err
+		same_tree pristine src
+		check_eq "rollback-interrupted" 0 "$(count_state AR rollback-interrupted)"
+	'
+
+	expect_success 'kill -9 halfway, then damage: the rerun exits 4 and empties the folder again' '
+		setup_src
+		empty_src
+		strace -f -c -o counts -e trace=pwrite64 "$ZDT" -b "$BK" rollback -c AR >/dev/null
+		nw=$(awk '"'"'$NF == "pwrite64" { print $4 }'"'"' counts)
+		read -r p off <<-EOF
+		$(late_file)
+		EOF
+		a=$(snap_archive AR)
+		empty_src
+		must_fail 137 strace -f -o /dev/null -e trace=pwrite64 \
+			-e inject=pwrite64:signal=KILL:when=$((nw / 2)) "$ZDT" -b "$BK" rollback -c AR
+		test "$(find src -mindepth 1 | wc -l)" -gt 10
+		flip_byte "$a" $((off + 100))
+		must_fail 4 zdt -b "$BK" rollback -c AR 2>err
+		check_grep "is empty again" err
+		check_empty
+	'
+fi
+
+test_done
