@@ -96,27 +96,26 @@ void hash_to_hex(XXH128_hash_t h, char out[33])
 	out[32] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* hex digit value + 1; 0 for anything else (lower case only) */
+static const unsigned char hexv[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
 
 int hex_to_hash(const char *s, size_t n, XXH128_hash_t *h)
 {
 	XXH128_canonical_t c;
+	int bad = 0;
 
 	if (n != 32)
 		return -1;
 	for (int i = 0; i < 16; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
+		int hi = hexv[(unsigned char)s[2 * i]] - 1, lo = hexv[(unsigned char)s[2 * i + 1]] - 1;
+		bad |= hi | lo;
 		c.digest[i] = (unsigned char)(hi << 4 | lo);
 	}
+	if (bad < 0)
+		return -1;
 	*h = XXH128_hashFromCanonical(&c);
 	return 0;
 }

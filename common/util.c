@@ -140,40 +140,43 @@ void esc_path(struct sbuf *sb, const char *s)
 
 int unesc_path(struct sbuf *sb, const char *s, size_t n)
 {
-	size_t i;
-
 	sbuf_reset(sb);
 	sbuf_grow(sb, n);
-	sb->buf[0] = '\0';
-	for (i = 0; i < n; i++) {
+	char *o = sb->buf;
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '\0' || c == ' ' || c == '\n')
-			return -1;
-		if (c != '\\') {
-			sbuf_addc(sb, (char)c);
+		if (c != '\\' && c != ' ' && c != '\n' && c != '\0') {
+			*o++ = (char)c;
 			continue;
 		}
+		if (c != '\\')
+			goto bad;
 		if (i + 1 < n && s[i + 1] == '\\') {
-			sbuf_addc(sb, '\\');
+			*o++ = '\\';
 			i++;
 			continue;
 		}
 		unsigned v = 0;
 		for (int k = 1; k <= 3; k++) {
 			if (i + (size_t)k >= n)
-				return -1;
+				goto bad;
 			char d = s[i + k];
 			if (d < '0' || d > '7')
-				return -1;
+				goto bad;
 			v = v * 8 + (unsigned)(d - '0');
 		}
 		if (v == 0 || v > 0xff)
-			return -1;
-		sbuf_addc(sb, (char)v);
+			goto bad;
+		*o++ = (char)v;
 		i += 3;
 	}
+	sb->len = (size_t)(o - sb->buf);
+	*o = '\0';
 	return 0;
+bad:
+	sbuf_reset(sb);
+	return -1;
 }
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
