@@ -811,7 +811,7 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	}
 	if (last_end < m->size && ftruncate(fd, (off_t)m->size) < 0)	/* a trailing hole */
 		apply_fail(r, "write", rel);
-	if (m->size >= DIO_MIN && !dio.used)	/* start write-back now; syncfs waits for it at the end */
+	if (m->size >= SFR_MIN && !dio.used)	/* start write-back now; syncfs waits for it at the end */
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	int chown_needed = r->is_root && (m->uid != r->euid || m->gid != r->egid);
 	int xattrs = m->has_xattr || r->parent_dacl;	/* e also strips inherited ACLs */

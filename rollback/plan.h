@@ -54,6 +54,7 @@ struct hset {
 };
 
 #define DIO_MIN (1u << 20)	/* files this big are written with O_DIRECT */
+#define SFR_MIN (64u << 10)	/* write-back of files this big starts when written */
 #define DIO_BUF (1u << 20)
 #define DIO_ALIGN 4096u
 
