@@ -2,6 +2,7 @@
 # t9100-kill-torture: kill -9 at 100 points spread evenly over a whole run
 # of backup, rollback and cleanup (tests/run.sh --torture; the quick file
 # t8100-kill-quick.sh runs 4 points of backup and cleanup, 20 of rollback,
+# 6 of a rollback into an empty folder,
 # in make check).
 #
 # A trial run is traced with strace (every system call); the kill points
@@ -28,15 +29,17 @@ POINTS=${KILL_POINTS:-$(quick 100 4)}
 # the rollback's quick subset is the 20-point campaign of issue #3
 RB_POINTS=${KILL_POINTS:-$(quick 100 20)}
 
-# spread_points N TRACE: N kill points "SYSCALL:K" spread evenly over the
-# calls of TRACE (strace -f -o), duplicates dropped
+# spread_points N TRACE [FROM]: N kill points "SYSCALL:K" spread evenly over the
+# calls of TRACE (strace -f -o) after the first line holding FROM (default:
+# all), duplicates dropped
 spread_points() {
-	awk -v want="$1" '
+	awk -v want="$1" -v from="${3:-}" '
 		/ resumed>/ { next }
 		{ sc = $2; sub(/\(.*/, "", sc) }
 		sc !~ /^[a-z0-9_]+$/ { next }
 		{ k[sc]++ }
 		sc == "execve" { next }
+		from != "" && !started { if (index($0, from)) started = 1; next }
 		{ m++; s[m] = sc ":" k[sc] }
 		END {
 			if (want == 1) { print s[m]; exit }
@@ -157,6 +160,63 @@ expect_success "kill -9 at $RB_POINTS points of a rollback of a 30% mutated tree
 
 # fresh: $BK as a copy of tmpl (snapshot files hard-linked: cleanup only
 # unlinks them)
+# A rollback into an empty install folder checks members as it writes and
+# undoes itself on damage (t2600).  Killed at SPEC, then: the rerun gives
+# the snapshot back; or, with the snapshot damaged after the kill
+# (DAMAGE=1), the rerun exits 4 and leaves the folder empty as before.
+EMPTY_POINTS=${KILL_POINTS:-$(quick 40 6)}
+
+rollback_empty_case() { # SPEC DAMAGE
+	rm -rf src
+	mkdir src
+	chmod 0751 src
+	touch -d @1000000000 src
+	killed "$1" "$ZDT" -b "$BK" rollback -c AR
+	all_verify
+	local interrupted
+	interrupted=$(count_state AR rollback-interrupted)
+	if [ "$2" = 1 ] && [ "$interrupted" = 1 ]; then
+		flip_byte "$arc" $((off + 100))
+		rc=0
+		"$ZDT" -b "$BK" rollback -c AR >/dev/null 2>rerun.err || rc=$?
+		flip_byte "$arc" $((off + 100))
+		check_eq "exit of the rerun on a damaged snapshot" 4 $rc
+		check_eq "entries left in src" 0 "$(find src -mindepth 1 | wc -l)"
+		check_eq "mode and mtime of src" "751 1000000000" "$(stat -c '%a %Y' src)"
+		check_eq "rollback-interrupted after the undo" 0 "$(count_state AR rollback-interrupted)"
+		echo damaged >>"$TRASH/undone"
+		return 0
+	fi
+	zdt -b "$BK" rollback -c AR >/dev/null
+	check_eq "rollback-interrupted after the rerun" 0 "$(count_state AR rollback-interrupted)"
+	same_tree pristine src
+}
+
+expect_success "kill -9 at $EMPTY_POINTS points of a rollback into an empty folder, then the rerun (every other one: damage found by the rerun)" '
+	setup_src tiny
+	arc=$(snap_archive AR)
+	read -r off <<-EOF
+	$(awk '"'"'$1 == "f" && $5 >= 200 && NF == 10 { o = $8 } END { print o }'"'"' "$(snap_dir AR)/manifest")
+	EOF
+	test -n "$off"
+	rm -rf src
+	mkdir src
+	strace -f -o trace.all "$ZDT" -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+	spread_points $EMPTY_POINTS trace.all "\"rollback.journal\") = 0" >points
+	echo "$(wc -l <points) points over $(wc -l <trace.all) calls"
+	i=0
+	while read -r spec; do
+		i=$((i + 1))
+		campaign_case "rollback into an empty folder killed at $spec (damage: $((i % 2)))" \
+			rollback_empty_case "$spec" $((i % 2))
+	done <points
+	campaign_done "kill -9 rollback into an empty folder"
+	# the damage branch ran (a kill after the journal, before the end)
+	test -s "$TRASH/undone"
+	echo "# $(wc -l <"$TRASH/undone") reruns found damage and emptied the folder" >&7
+'
+
 fresh() {
 	rm -rf "$BK" && cp -al tmpl "$BK" && rm -f "$BK/.lock" "$BK/audit.log" && cp tmpl/audit.log "$BK/"
 }
