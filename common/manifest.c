@@ -544,6 +544,7 @@ static int parse_end(struct mreader *r)
 		return rfail(r, "malformed checksum line");
 	if (!XXH128_isEqual(want, got))
 		return rfail(r, "checksum mismatch: the manifest is damaged");
+	r->checksum = want;
 	int rc = rline(r);
 	if (rc != 0)
 		return rc < 0 ? -1 : rfail(r, "data after the checksum line");

@@ -27,7 +27,8 @@
  *           mwriter_finish(); the caller fsyncs and closes the fd.
  * Reading:  mreader_open() parses the header; mreader_next() returns 1 per
  *           entry, 0 at the end once the checksum matched, -1 on damage
- *           (r->err says where); mreader_release().  Entries come out in
+ *           (r->err says where; at 0, r->checksum holds the checksum
+ *           line's digest); mreader_release().  Entries come out in
  *           order: a damaged order is reported as damage too, so that a
  *           caller may stream-merge the manifest with a walk of a live tree
  *           done in the same order.
@@ -106,6 +107,7 @@ struct mreader {
 	int has_archive;			/* from the archive line */
 	XXH128_hash_t archive_hash;
 	uint64_t archive_size;
+	XXH128_hash_t checksum;			/* the checksum line, once done */
 	uint64_t seen_entries;
 	struct sbuf last;
 	struct sbuf tmp;

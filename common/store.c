@@ -14,6 +14,7 @@
 #include "atomic.h"
 #include "component.h"
 #include "fsops.h"
+#include "manifest.h"
 #include "util.h"
 
 static const char *store_label;
@@ -219,6 +220,26 @@ int store_meta_read(int snapfd, struct snapinfo *si)
 	si->has_pin = pin == 7;
 	si->meta_ok = have == 31 && (pin == 0 || pin == 7);
 	return si->meta_ok ? 0 : -1;
+}
+
+int store_meta_checksum_cmp(const struct snapinfo *si, XXH128_hash_t sum, struct sbuf *why)
+{
+	XXH128_hash_t want;
+	char got[33];
+
+	if (!si->meta_ok || !si->manifest_checksum)
+		return 0;
+	hash_to_hex(sum, got);
+	if (hex_to_hash(si->manifest_checksum, strlen(si->manifest_checksum), &want)) {
+		sbuf_addf(why, "meta records a malformed manifest_checksum '%.40s' (the manifest's is %s)",
+			  si->manifest_checksum, got);
+		return 1;
+	}
+	if (XXH128_isEqual(want, sum))
+		return 0;
+	sbuf_addf(why, "the manifest's checksum %s is not the one recorded in meta when the snapshot was "
+		  "made (%s): the manifest was replaced or rewritten", got, si->manifest_checksum);
+	return 1;
 }
 
 static int snap_cmp(const void *a, const void *b)

@@ -23,6 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <xxhash.h>
+
+#include "util.h"
 
 #define SNAP_ARCHIVE_NONE "archive.tar"
 #define SNAP_ARCHIVE_GZIP "archive.tar.gz"
@@ -68,6 +71,16 @@ int store_new_id(int compfd, time_t now, char id[SNAP_ID_MAX]);
 int store_meta_write(int snapfd, const struct snapinfo *si);
 int store_meta_read(int snapfd, struct snapinfo *si);
 void snapinfo_release(struct snapinfo *si);
+
+/*
+ * The manifest's checksum line (digest sum, as a reader that reached the
+ * end returns it) against the manifest_checksum that meta recorded when
+ * the snapshot was made: 0 when they are equal or meta records none
+ * (or is damaged: reported as such elsewhere), 1 when they differ, with
+ * the reason in why.  A manifest that checks out against its own checksum
+ * line but not against meta was replaced or rewritten as a whole.
+ */
+int store_meta_checksum_cmp(const struct snapinfo *si, XXH128_hash_t sum, struct sbuf *why);
 
 /* every snapshot of the components in mask, oldest first */
 int store_list(int bkfd, unsigned mask, struct snapinfo **v, size_t *n);

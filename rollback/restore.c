@@ -728,6 +728,14 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		r->excluded = plan_excluded;
 		r->arg = &run;
 		rb_open(r, z->bkfd);
+		{
+			/* rb_open read the manifest whole: its checksum line against meta */
+			struct sbuf why = SBUF_INIT;
+			if (store_meta_checksum_cmp(&r->si, r->mr.checksum, &why))
+				die_hint(ZDT_EINTEGRITY, "the live tree was not touched; 'zdt verify' checks every snapshot",
+					 "snapshot %s %s: %s", component_name(r->comp), r->si.id, why.buf);
+			sbuf_free(&why);
+		}
 		if (key.key) {
 			/* before the plan: an unsigned or changed manifest is not trusted */
 			struct sbuf why = SBUF_INIT;

@@ -5,7 +5,8 @@
  * The manifest and the archive are read side by side in their common order;
  * each file's bytes are hashed as they come out of the archive.  Damage is
  * reported per path and the run goes on; the exit code is 4 if anything
- * was damaged.
+ * was damaged.  A manifest that is sound by itself but whose checksum is
+ * not the one meta recorded at backup time was replaced: damage too.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -234,6 +235,12 @@ static int verify_one(struct vstate *v, int bkfd)
 	if (mrc == 0 && si->meta_ok &&
 	    (mr.entries != si->entries || mr.files != si->files || mr.bytes != si->bytes))
 		report(v, SNAP_META, -1, "counts disagree with the manifest");
+	if (mrc == 0) {
+		struct sbuf why = SBUF_INIT;
+		if (store_meta_checksum_cmp(si, mr.checksum, &why))
+			report(v, SNAP_MANIFEST, -1, "%s", why.buf);
+		sbuf_free(&why);
+	}
 	mreader_release(&mr);
 out:
 	if (a)

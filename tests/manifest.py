@@ -9,6 +9,9 @@
                                          every byte before it; exit 1 on mismatch
   manifest.py resum MANIFEST             rewrites the checksum line to match (to make a
                                          self-consistent manifest that lies)
+  manifest.py remeta MANIFEST            sets manifest_checksum in the meta file next to
+                                         MANIFEST to its checksum line (the rest of the lie:
+                                         verify and rollback compare the two)
   manifest.py pick MANIFEST [MINSIZE]    "OFFSET SIZE PATH" of the first regular file
                                          of at least MINSIZE bytes with an offset
   manifest.py field MANIFEST KIND        the byte offset in the manifest file of the
@@ -122,6 +125,15 @@ def main(argv):
         i = data.rstrip(b"\n").rfind(b"\n") + 1
         assert data[i:].startswith(b"checksum xxh3-128 "), data[i:]
         open(man, "wb").write(data[:i] + b"checksum xxh3-128 " + xxh128(data=data[:i]).encode() + b"\n")
+        return 0
+    if cmd == "remeta":
+        data = open(man, "rb").read()
+        last = data.rstrip(b"\n").split(b"\n")[-1].split()
+        assert last[:2] == [b"checksum", b"xxh3-128"], last
+        meta = os.path.join(os.path.dirname(man) or ".", "meta")
+        ml = open(meta, "rb").read().split(b"\n")
+        ml = [b"manifest_checksum=" + last[2] if l.startswith(b"manifest_checksum=") else l for l in ml]
+        open(meta, "wb").write(b"\n".join(ml))
         return 0
     if cmd == "pick":
         minsize = int(argv[3]) if len(argv) > 3 else 1

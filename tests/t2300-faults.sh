@@ -36,11 +36,13 @@ mentry_offset() {
 	awk -v p="$1" '$1 == "f" && $10 == p && NF == 10 { print $8; exit }' "$(snap_dir AR)/manifest"
 }
 
-# rechecksum MANIFEST: its checksum line recomputed over every byte before it
+# rechecksum MANIFEST: its checksum line recomputed over every byte before it,
+# and meta's manifest_checksum set to it (or the run stops at that check)
 rechecksum() {
 	head -n -1 "$1" >"$1.body"
 	{ cat "$1.body"; echo "checksum xxh3-128 $(xxhsum -H2 <"$1.body" | cut -d" " -f1)"; } >"$1"
 	rm -f "$1.body"
+	manifest_py remeta "$1"
 }
 
 # hostile AFTER LINE [RETARGET]: insert the manifest line LINE after the

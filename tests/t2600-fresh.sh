@@ -35,11 +35,13 @@ late_file() {
 	awk '$1 == "f" && $5 >= 200 && NF == 10 { p = $10; o = $8 } END { print p, o }' "$(snap_dir AR)/manifest"
 }
 
-# rechecksum MANIFEST: its checksum line recomputed over every byte before it
+# rechecksum MANIFEST: its checksum line recomputed over every byte before it,
+# and meta's manifest_checksum set to it (or the run stops at that check)
 rechecksum() {
 	head -n -1 "$1" >"$1.body"
 	{ cat "$1.body"; echo "checksum xxh3-128 $(xxhsum -H2 <"$1.body" | cut -d" " -f1)"; } >"$1"
 	rm -f "$1.body"
+	manifest_py remeta "$1"
 }
 
 for c in none gzip; do

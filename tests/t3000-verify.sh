@@ -210,6 +210,40 @@ expect_success 'a self-consistent manifest that disagrees with the archive: exit
 	done
 '
 
+expect_success 'a manifest rewritten whole (another source, checksum line recomputed): meta'"'"'s manifest_checksum catches it in verify, doctor and rollback' '
+	backup_tiny
+	mkdir elsewhere
+	echo upgraded >>src/conf/ar.cfg
+	tree_stamp src >before
+	want=$(sed -n "s/^manifest_checksum=//p" "$S/meta")
+	test -n "$want"
+	# nothing but the source line: the entries still match the archive
+	sed -i "s|^source .*|source $TRASH/elsewhere|" "$M"
+	manifest_py resum "$M"
+	manifest_py checksum "$M"
+	must_fail 4 zdt -b "$BK" verify >out 2>err
+	check_grep "^AR $(snap_id AR): manifest: FAILED \(the manifest.s checksum [0-9a-f]{32} is not the one recorded in meta when the snapshot was made \($want\): the manifest was replaced or rewritten\)$" out
+	check_eq "lines" 1 "$(wc -l <out)"
+	zdt -b "$BK" --json verify >v.json 2>/dev/null || :
+	check_eq "json" "[\"manifest\"]" "$(json_get v.json "[x[\"path\"] for x in d[\"snapshots\"][0][\"damaged\"]]")"
+	rc=0
+	zdt -b "$BK" doctor -c AR >doc 2>&1 || rc=$?
+	check_eq "doctor exit" 1 "$rc"
+	check_grep "^FAIL  snapshot:AR/$(snap_id AR): 1 damaged entry, first manifest: the manifest.s checksum" doc
+	# rollback: exit 4 before anything is touched, here or elsewhere
+	must_fail 4 zdt -b "$BK" rollback -c AR 2>err
+	check_grep "snapshot AR $(snap_id AR): the manifest.s checksum [0-9a-f]{32} is not the one recorded in meta" err
+	check_grep "^hint: the live tree was not touched" err
+	must_fail 4 zdt -b "$BK" rollback -c AR --dry-run 2>err
+	tree_stamp src >after
+	diff before after
+	test -z "$(ls -A elsewhere)"
+	# a malformed value in meta is named too
+	sed -i "s/^manifest_checksum=.*/manifest_checksum=xyz/" "$S/meta"
+	must_fail 4 zdt -b "$BK" verify >out 2>err
+	check_grep "meta records a malformed manifest_checksum .xyz." out
+'
+
 expect_success '--snapshot ID verifies that snapshot; the default is the newest' '
 	backup_tiny
 	old=$(snap_id AR)

@@ -14,9 +14,9 @@ newkey() {
 }
 
 # tamper: change the first bytes of a file's data in the (uncompressed)
-# archive, then recompute its XXH3-128 in the manifest, the archive line
-# and the checksum line, as an attacker who can write the backup folder
-# would; prints the path changed
+# archive, then recompute its XXH3-128 in the manifest, the archive line,
+# the checksum line and meta's manifest_checksum, as an attacker who can
+# write the backup folder would; prints the path changed
 tamper() {
 	local d=$1 off size path
 	read -r off size path < <(manifest_py pick "$d/manifest" 8)
@@ -41,6 +41,7 @@ for line in open(man, "rb").read().split(b"\n"):
 open(man, "wb").write(b"\n".join(out))
 PY
 	manifest_py resum "$d/manifest"
+	manifest_py remeta "$d/manifest"
 	echo "$path"
 }
 
