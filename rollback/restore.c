@@ -39,7 +39,7 @@ const char rollback_usage[] =
 	"                    [--dry-run] [--full] [--checksum] [--server HOST] [--user NAME]\n"
 	"                    [--password-file FILE] [--port PORT] [--no-server-check]\n"
 	"                    [--ignore-busy] [--check] [--key-file FILE]\n"
-	"                    [SERVER USER PASSWORD [COMPONENT]]\n"
+	"                    [--accept-moved-backup-dir] [SERVER USER PASSWORD [COMPONENT]]\n"
 	"\n"
 	"Restores install folders to a snapshot: changed files rewritten, missing\n"
 	"ones created, files the upgrade added removed, metadata fixed.  Only what\n"
@@ -65,6 +65,9 @@ const char rollback_usage[] =
 	"                         when the rollback would go ahead\n"
 	"      --key-file FILE    refuse a snapshot whose manifest signature (made by\n"
 	"                         backup --key-file) is missing or does not match\n"
+	"      --accept-moved-backup-dir\n"
+	"                         roll back from a backup folder that was moved or\n"
+	"                         restored since the backup (recorded in the audit log)\n"
 	"\n"
 	"SERVER USER PASSWORD [COMPONENT] is the installer's documented form; the\n"
 	"password is never stored, and is wiped from zdt's command line at start.\n"
@@ -190,9 +193,11 @@ static void server_check(unsigned mask, const char *server, unsigned port, int s
  * same real path and the same device and inode.  A folder that was moved,
  * copied, bind-mounted elsewhere or swapped under the same path (another
  * mount) may hold snapshots that someone else put there.  Snapshots made
- * before the pin was recorded are accepted.
+ * before the pin was recorded are accepted.  accept (--accept-moved-backup-dir):
+ * the administrator moved or restored it; warn, record both places in the
+ * audit log and go on.
  */
-static void pin_check(struct zdt *z, const struct snapinfo *si)
+static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 {
 	struct stat st;
 	char *real;
@@ -207,8 +212,28 @@ static void pin_check(struct zdt *z, const struct snapinfo *si)
 		free(real);
 		return;
 	}
+	if (accept) {
+		struct sbuf d = SBUF_INIT;
+		warning("the backup folder of %s %s has moved: it was '%s' (device %u:%u, inode %" PRIu64 ") at "
+			"backup time, now '%s' (device %u:%u, inode %" PRIu64 "); going on (--accept-moved-backup-dir)",
+			component_name(si->comp), si->id, si->bk_path, major((dev_t)si->bk_dev),
+			minor((dev_t)si->bk_dev), si->bk_ino, real ? real : zdt_bkdir(z), major(st.st_dev),
+			minor(st.st_dev), (uint64_t)st.st_ino);
+		sbuf_addf(&d, "snapshot=%s/%s was=", component_name(si->comp), si->id);
+		esc_path(&d, si->bk_path);
+		sbuf_addf(&d, " was_dev=%u:%u was_ino=%" PRIu64 " now=", major((dev_t)si->bk_dev),
+			  minor((dev_t)si->bk_dev), si->bk_ino);
+		esc_path(&d, real ? real : zdt_bkdir(z));
+		sbuf_addf(&d, " now_dev=%u:%u now_ino=%" PRIu64, major(st.st_dev), minor(st.st_dev),
+			  (uint64_t)st.st_ino);
+		zdt_audit_event(z, "accept-moved-backup-dir", d.buf);
+		sbuf_free(&d);
+		free(real);
+		return;
+	}
 	die_hint(ZDT_EREFUSED, "a moved, copied or remounted backup folder may hold snapshots put there by someone "
-		 "else; check it, then put it back where it was made (or roll back from there)",
+		 "else; check it, then put it back where it was made (or roll back from there); if you moved "
+		 "or restored it yourself, --accept-moved-backup-dir goes on",
 		 "the backup folder of %s %s has moved: it was '%s' (device %u:%u, inode %" PRIu64 ") at backup time, "
 		 "now '%s' (device %u:%u, inode %" PRIu64 ")", component_name(si->comp), si->id, si->bk_path,
 		 major((dev_t)si->bk_dev), minor((dev_t)si->bk_dev), si->bk_ino, real ? real : zdt_bkdir(z),
@@ -534,7 +559,8 @@ static struct rbctx *live_rbs;
 
 int cmd_rollback(struct zdt *z, int argc, char **argv)
 {
-	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK, O_BUSY, O_CHECK, O_KEY };
+	enum { O_FROM = OPT_CMD, O_FULL, O_CHECKSUM, O_SERVER, O_USER, O_PWFILE, O_PORT, O_NOCHECK, O_BUSY, O_CHECK, O_KEY,
+	       O_MOVED };
 	static const struct option lo[] = {
 		{ "component", required_argument, NULL, 'c' },
 		{ "from", required_argument, NULL, O_FROM },
@@ -551,11 +577,12 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		{ "ignore-busy", no_argument, NULL, O_BUSY },
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "key-file", required_argument, NULL, O_KEY },
+		{ "accept-moved-backup-dir", no_argument, NULL, O_MOVED },
 		ZDT_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned cmask = 0, port = 0;
-	int from = -1, dry = 0, full = 0, checksum = 0, nocheck = 0, ignore_busy = 0, check = 0, c;
+	int from = -1, dry = 0, full = 0, checksum = 0, nocheck = 0, ignore_busy = 0, check = 0, moved = 0, c;
 	const char *id = NULL, *server = NULL, *user = NULL, *pwfile = NULL, *keyfile = NULL;
 	struct signkey key;
 	char **paths = NULL;
@@ -592,6 +619,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		case O_BUSY: ignore_busy = 1; break;
 		case O_CHECK: check = 1; break;
 		case O_KEY: keyfile = optarg; break;
+		case O_MOVED: moved = 1; break;
 		}
 	}
 	/* positional SERVER USER PASSWORD [COMPONENT]: wipe the password first */
@@ -685,7 +713,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 				 "no complete snapshot of %s in '%s': rollback is not possible without the backup",
 				 component_name(comp), zdt_bkdir(z));
 		}
-		pin_check(z, &si);
+		pin_check(z, &si, moved);
 		struct rbctx *r = &rbs[nrb++];
 		r->z = z;
 		r->comp = comp;
