@@ -5,7 +5,8 @@
  * verdict, and under a failure or warning a hint.  The checks, in order:
  * the backup folder's path (no symbolic link), free space for a backup of
  * each configured component and for the rollback of each snapshot, each
- * complete snapshot verified (verify.h), leftovers of interrupted backups,
+ * complete snapshot verified (verify.h) and, with a key-file in the config,
+ * its manifest signature (sign.h), leftovers of interrupted backups,
  * interrupted rollbacks, the AR System server's ar.cfg (Operating-Mode,
  * escalations, ports), processes holding files under the install folders,
  * and the cron cleanup (beacon.h).  Only failures count for the exit code.
@@ -34,6 +35,7 @@
 #include "../common/json.h"
 #include "../common/manifest.h"
 #include "../common/procscan.h"
+#include "../common/sign.h"
 #include "../common/space.h"
 #include "../common/store.h"
 #include "verify.h"
@@ -44,11 +46,11 @@ const char doctor_usage[] =
 	"\n"
 	"Checks what a rollback needs and what an upgrade may leave broken: the\n"
 	"backup folder's path, free space for backups and rollbacks, every complete\n"
-	"snapshot, leftovers and interrupted rollbacks, Operating-Mode, escalations\n"
-	"and ports in the AR System server's ar.cfg, processes holding files in the\n"
-	"install folders, and when the cron cleanup last ran.  One line per check\n"
-	"(ok, FAIL or warn) with a hint under each problem.  Exit 0 when no check\n"
-	"failed, 1 otherwise.\n"
+	"snapshot and, with key-file in the config, its signature, leftovers and\n"
+	"interrupted rollbacks, Operating-Mode, escalations and ports in the AR\n"
+	"System server's ar.cfg, processes holding files in the install folders,\n"
+	"and when the cron cleanup last ran.  One line per check (ok, FAIL or warn)\n"
+	"with a hint under each problem.  Exit 0 when no check failed, 1 otherwise.\n"
 	"\n"
 	"  -c, --component NAME   only this component (repeatable; default: all)\n"
 	"      --ar-cfg FILE      the AR System server's ar.cfg (default: conf/ar.cfg\n"
@@ -74,6 +76,7 @@ struct doctor {
 	struct snapinfo *v;
 	size_t n;
 	char *inst[COMP_N];		/* install folder, as configured or recorded */
+	struct signkey key;		/* key-file of the config; key.key NULL: none */
 	struct check *c;
 	size_t nc, cap;
 	unsigned long failed, warned;
@@ -346,6 +349,62 @@ static void check_rollback_space(struct doctor *d, const struct snapinfo *si)
 
 /* ---- snapshots -------------------------------------------------------------- */
 
+/* the config's key-file, loaded as rollback loads it; a bad key is a failed
+ * check (rollback and verify would stop on it), not the end of the run */
+static void check_key(struct doctor *d)
+{
+	struct zdt *z = d->z;
+	struct sbuf err = SBUF_INIT;
+
+	if (!z->cf.key_file)
+		return;
+	int code = signkey_load(&d->key, z->cf.key_file, z->backup_dir, NULL, &err);
+	if (code) {
+		signkey_release(&d->key);
+		add_check(d, ST_FAIL, 0, "key-file", code == ZDT_EREFUSED ?
+			  "keep the key outside the backup folder, readable by its owner only (chmod 600)" :
+			  "fix key-file in the config file", "%s: the signatures are not checked, and backup, "
+			  "verify and rollback stop on it", err.buf);
+	} else {
+		add_check(d, ST_OK, 0, "key-file", NULL, "'%s' (key-id %s)", d->key.file, d->key.id);
+	}
+	sbuf_free(&err);
+}
+
+/* the snapshot's manifest against its signature; 1 when it has one */
+static int check_signature(struct doctor *d, const struct snapinfo *si)
+{
+	char name[96];
+	struct sbuf why = SBUF_INIT, h = SBUF_INIT;
+	int sfd = store_open_snap(d->z->bkfd, si), mfd = -1, signed_ = 0;
+
+	snprintf(name, sizeof(name), "signature:%s/%s", component_name(si->comp), si->id);
+	if (sfd < 0)
+		return 0;	/* the snapshot's own check says why */
+	signed_ = faccessat(sfd, SNAP_SIG, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!d->key.key)
+		goto out;
+	mfd = openat(sfd, SNAP_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = mfd < 0 ? -1 : sign_check(sfd, mfd, &d->key, &why);
+	sbuf_addf(&h, "'zdt verify -c %s --snapshot %s' says the same; rollback refuses it (exit 4): "
+		  "take a new backup, signed with the key", component_name(si->comp), si->id);
+	if (rc < 0)
+		add_check(d, ST_FAIL, 0, name, NULL, "cannot read the manifest or its signature: %s", strerror(errno));
+	else if (rc == 1)
+		add_check(d, ST_FAIL, 0, name, h.buf, "%s, and key-file is set", why.buf);
+	else if (rc > 0)
+		add_check(d, ST_FAIL, 0, name, h.buf, "%s", why.buf);
+	else
+		add_check(d, ST_OK, 0, name, NULL, "the manifest matches its signature (key-id %s)", d->key.id);
+out:
+	if (mfd >= 0)
+		close(mfd);
+	close(sfd);
+	sbuf_free(&why);
+	sbuf_free(&h);
+	return signed_;
+}
+
 /* "started=... pid=..." of a rollback journal, for the verdict */
 static void journal_summary(int bkfd, const struct snapinfo *si, struct sbuf *sb)
 {
@@ -375,7 +434,7 @@ static void check_snapshots(struct doctor *d)
 {
 	struct zdt *z = d->z;
 	struct sbuf left = SBUF_INIT, intr = SBUF_INIT, h = SBUF_INIT;
-	unsigned long nleft = 0, nintr = 0;
+	unsigned long nleft = 0, nintr = 0, nsigned = 0;
 	unsigned have = 0;
 	int first_intr = -1;
 
@@ -410,6 +469,7 @@ static void check_snapshots(struct doctor *d)
 			add_check(d, ST_FAIL, 0, name, h.buf, "%lu damaged entr%s, first %s", vr.damaged,
 				  vr.damaged == 1 ? "y" : "ies", vr.first);
 		}
+		nsigned += check_signature(d, si) > 0;
 		check_rollback_space(d, si);
 	}
 	for (int c = 0; c < COMP_N; c++) {
@@ -422,6 +482,10 @@ static void check_snapshots(struct doctor *d)
 		add_check(d, ST_WARN, 0, name, h.buf, "no complete snapshot: a rollback of %s is not possible",
 			  component_name(c));
 	}
+	if (nsigned && !d->key.key && !z->cf.key_file)
+		add_check(d, ST_WARN, 0, "signatures", "set key-file in the config file (zdt.conf(5)), or run "
+			  "'zdt verify --key-file FILE'", "%lu snapshot%s signed (manifest.sig), but no key-file is "
+			  "configured: the signatures were not checked", nsigned, nsigned == 1 ? " is" : "s are");
 	if (nleft)
 		add_check(d, ST_FAIL, 0, "leftovers", "'zdt cleanup' (or the next backup) removes them",
 			  "%lu leftover%s of interrupted backups or deletions: %s", nleft, nleft == 1 ? "" : "s",
@@ -877,6 +941,7 @@ int cmd_doctor(struct zdt *z, int argc, char **argv)
 	z->comps = d.mask;
 
 	check_backup_folder(&d);
+	check_key(&d);
 	find_install_folders(&d);
 	check_backup_space(&d);
 	if (d.listed)
@@ -896,6 +961,7 @@ int cmd_doctor(struct zdt *z, int argc, char **argv)
 		free(d.c[i].hint);
 	}
 	free(d.c);
+	signkey_release(&d.key);
 	for (int k = 0; k < COMP_N; k++)
 		free(d.inst[k]);
 	if (d.listed)

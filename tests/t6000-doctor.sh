@@ -162,6 +162,54 @@ expect_success 'a damaged snapshot fails its check, the intact one passes' '
 	line ok "snapshot:AR/$new"
 '
 
+expect_success 'signed snapshots: with key-file each signature is checked; without, a warning says they were not' '
+	setup
+	head -c 32 /dev/urandom >key
+	chmod 600 key
+	conf "key-file = $TRASH/key"
+	zdt -b "$BK" backup -c AR >/dev/null
+	signed=$(snap_id AR)
+	sleep 1
+	conf
+	zdt -b "$BK" backup -c AR >/dev/null
+	unsigned=$(snap_id AR)
+	test "$signed" != "$unsigned"
+	# no key configured: one warning, not a failure
+	doctor
+	check_eq "exit" 0 "$rc"
+	check_grep "^warn  signatures: 1 snapshot is signed \(manifest.sig\), but no key-file is configured: the signatures were not checked$" out
+	check_grep "^      hint: set key-file in the config file" out
+	check_no_grep "signature:" out
+	# with the key: the signed one passes, the unsigned one fails
+	conf "key-file = $TRASH/key"
+	doctor -v
+	check_eq "exit" 1 "$rc"
+	check_grep "^ok +key-file: .$TRASH/key. \(key-id [0-9a-f]{16}\)$" out
+	check_grep "^ok +signature:AR/$signed: the manifest matches its signature \(key-id [0-9a-f]{16}\)$" out
+	check_grep "^FAIL  signature:AR/$unsigned: the snapshot is not signed \(no manifest.sig\), and key-file is set$" out
+	check_grep "^      hint: .zdt verify -c AR --snapshot $unsigned. says the same; rollback refuses it \(exit 4\)" out
+	check_no_grep "^warn  signatures" out
+	check_grep "^ok +snapshot:AR/$signed: intact" out
+	# a signature that no longer matches the manifest (its HMAC changed)
+	rm -rf "$BK/AR/$unsigned"
+	sig=$BK/AR/$signed/manifest.sig
+	sed -i "s/^\(hmac-sha256 .*\)\(.\)$/\1x/; s/x$/$(tail -c 2 "$sig" | head -c 1 | tr 0-9a-f 1-9a-f0)/" "$sig"
+	check_grep "^hmac-sha256 [0-9a-f]{64}$" "$sig"
+	must_fail 4 zdt -b "$BK" verify --key-file "$TRASH/key" >/dev/null
+	doctor
+	check_eq "exit" 1 "$rc"
+	check_grep "^FAIL  signature:AR/$signed: the manifest does not match its signature: it was changed after the backup$" out
+	zdt -b "$BK" --json doctor >doc.json 2>/dev/null || :
+	check_eq "json" "[false, \"fail\"]" "$(json_get doc.json "[[c[\"ok\"], c[\"status\"]] for c in d[\"checks\"] if c[\"name\"] == \"signature:AR/$signed\"][0]")"
+	# a key others may read: a failed check, not the end of the run
+	chmod 644 key
+	doctor
+	check_eq "exit" 1 "$rc"
+	check_grep "^FAIL  key-file: the key file .$TRASH/key. has mode 0644: group or others may read or change it: the signatures are not checked" out
+	check_no_grep "signature:" out
+	line ok leftovers
+'
+
 expect_success 'no snapshot of a configured component: a warning' '
 	setup
 	mkdir -p "$BK"
