@@ -233,6 +233,21 @@ uint64_t xattr_digest(struct archive_entry *entry, int *has)
 	return d;
 }
 
+unsigned xattr_stat_mode(struct archive_entry *entry)
+{
+	unsigned mode = (unsigned)archive_entry_mode(entry) & 07777;
+	int type, perm, tag, id;
+	const char *name;
+
+	if (archive_entry_acl_reset(entry, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) <= 0)
+		return mode;
+	while (archive_entry_acl_next(entry, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &type, &perm, &tag, &id,
+				      &name) == ARCHIVE_OK)
+		if (tag == ARCHIVE_ENTRY_ACL_MASK)
+			return (mode & ~070u) | ((unsigned)perm & 7) << 3;
+	return mode;
+}
+
 static unsigned lx_tag(int t)
 {
 	switch (t) {

@@ -25,6 +25,11 @@ int xattr_read_fd(int fd, struct archive_entry *entry);
  * it (through /proc/self/fd; falls back to opening it) */
 int xattr_read_at(int dfd, const char *name, struct archive_entry *entry);
 uint64_t xattr_digest(struct archive_entry *entry, int *has);
+/* The permission bits (07777) that stat shows for a file with entry's
+ * mode and ACL.  libarchive keeps the bits of an access ACL's group::
+ * entry in the mode's group bits (so does the pax archive); with a mask::
+ * entry the file's group bits are the mask's instead. */
+unsigned xattr_stat_mode(struct archive_entry *entry);
 /* Removes every attribute of NAME in folder dfd without following or
  * opening it (a FIFO would block): for nodes zdt stores no attributes of,
  * which inherit an ACL from a default ACL when created.  0 or -1. */

@@ -87,9 +87,10 @@ int member_check_head(struct archive_entry *e, const struct mentry *m, member_ba
 		bad(arg, m, -1, why);
 		return -1;
 	}
-	if (((unsigned)archive_entry_mode(e) & 07777) != m->mode) {
-		snprintf(why, sizeof(why), "mode %04o in the archive, %04o in the manifest",
-			 (unsigned)archive_entry_mode(e) & 07777, m->mode);
+	/* as stat shows it: with an ACL mask, the group bits are the mask's */
+	unsigned mode = xattr_stat_mode(e);
+	if (mode != m->mode) {
+		snprintf(why, sizeof(why), "mode %04o in the archive, %04o in the manifest", mode, m->mode);
 		bad(arg, m, -1, why);
 	}
 	if ((uint64_t)archive_entry_uid(e) != m->uid || (uint64_t)archive_entry_gid(e) != m->gid)

@@ -244,6 +244,33 @@ expect_success 'a manifest rewritten whole (another source, checksum line recomp
 	check_grep "meta records a malformed manifest_checksum .xyz." out
 '
 
+expect_success setfacl,getfacl 'an ACL whose group:: entry differs from its mask verifies, and comes back from a rollback' '
+	mkdir -p src/acl
+	echo data >src/acl/f
+	chmod 640 src/acl/f
+	# group:: r-x, mask r--: stat shows the mask in the group bits (0640);
+	# libarchive keeps group:: in the mode (0650 in the archive)
+	setfacl -m u:4321:rwx,g::rx,m::r src/acl/f
+	setfacl -d -m u:4321:rx src/acl
+	echo inherited >src/acl/g
+	getfacl -p src/acl/f src/acl/g src/acl >acl.before
+	stat -c "%a %n" src/acl/f src/acl/g >mode.before
+	check_grep "^640 src/acl/f$" mode.before
+	zdt -b "$BK" backup -c AR src >/dev/null
+	zdt -b "$BK" verify >out 2>err
+	check_grep "OK" out
+	# a rollback that needs the members: the ACLs and modes come back
+	setfacl -b src/acl/f src/acl/g
+	chmod 600 src/acl/f
+	zdt -q -b "$BK" rollback -c AR
+	getfacl -p src/acl/f src/acl/g src/acl | diff acl.before -
+	stat -c "%a %n" src/acl/f src/acl/g | diff mode.before -
+	rm -rf src
+	zdt -q -b "$BK" rollback -c AR
+	getfacl -p src/acl/f src/acl/g src/acl | diff acl.before -
+	zdt -b "$BK" diff -c AR --checksum >/dev/null
+'
+
 expect_success '--snapshot ID verifies that snapshot; the default is the newest' '
 	backup_tiny
 	old=$(snap_id AR)
