@@ -41,6 +41,7 @@ static const struct zdt_cmd commands[] = {
 	{ "rollback", cmd_rollback, CMD_EXCLUSIVE, "restore install folders to a snapshot", rollback_usage },
 	{ "cleanup", cmd_cleanup, CMD_EXCLUSIVE, "delete snapshots by policy (for cron)", cleanup_usage },
 	{ "doctor", cmd_doctor, CMD_SHARED, "check the backups, ar.cfg, ports and processes", doctor_usage },
+	{ "selftest", cmd_selftest, 0, "prove that backup and rollback keep every attribute here", selftest_usage },
 	{ "help", cmd_help, 0, "show the help of a command", help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

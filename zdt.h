@@ -127,8 +127,9 @@ int cmd_rollback(struct zdt *z, int argc, char **argv);
 int cmd_diff(struct zdt *z, int argc, char **argv);
 int cmd_cleanup(struct zdt *z, int argc, char **argv);
 int cmd_doctor(struct zdt *z, int argc, char **argv);
+int cmd_selftest(struct zdt *z, int argc, char **argv);
 
 extern const char backup_usage[], list_usage[], verify_usage[], rollback_usage[], diff_usage[],
-	cleanup_usage[], doctor_usage[];
+	cleanup_usage[], doctor_usage[], selftest_usage[];
 
 #endif

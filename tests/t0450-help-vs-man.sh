@@ -145,6 +145,12 @@ expect_success mandoc,col,python3 'every field of the --json documents is in zdt
 	must_fail 5 zdt -b "$BK" --json rollback -c AtriumCore >error.json 2>/dev/null
 	flip_byte "$(snap_dir AR)/archive.tar" 3100
 	must_fail 4 zdt -b "$BK" --json verify >damaged.json 2>/dev/null
+	zdt --json selftest "$TRASH/st" >selftest.json 2>/dev/null
+	# a failed selftest lists its differences (test build only)
+	echo "{}" >selftest-failed.json
+	if [ -x "$ZDT_SRC/zdt-test" ]; then
+		ZDT_TEST_SELFTEST_BREAK=mode "$ZDT_SRC/zdt-test" --json selftest "$TRASH/st2" >selftest-failed.json 2>/dev/null || :
+	fi
 	python3 -c "
 import json, sys
 keys = set()
@@ -159,8 +165,8 @@ def walk(v):
 for f in sys.argv[1:]:
     walk(json.load(open(f)))
 print(\"\n\".join(sorted(keys)))" dry.json backup.json list.json verify.json damaged.json \
-		diff.json plan.json rollback.json same.json cleanup.json error.json >keys
-	for k in offset change action metadata_fixed removed_count kept error exit; do
+		diff.json plan.json rollback.json same.json cleanup.json error.json selftest.json selftest-failed.json >keys
+	for k in offset change action metadata_fixed removed_count kept error exit features mount_options; do
 		check_grep "^$k\$" keys
 	done
 	missing=
