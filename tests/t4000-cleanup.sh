@@ -561,8 +561,8 @@ expect_success inject 'a running verify (shared lock) holds cleanup off too' '
 	gen_tree src
 	zdt -b "$BK" backup -c AR src >/dev/null
 	id=$(newest AR)
-	# ~130 reads of 20 ms: ~3 s
-	strace -f -o /dev/null -e trace=read -e inject=read:delay_enter=20000 \
+	# ~20 reads (manifest and archive of a tiny tree) of 200 ms: ~4 s
+	strace -f -o /dev/null -e trace=read -e inject=read:delay_enter=200000 \
 		"$ZDT" -b "$BK" verify --snapshot "$id" >v.out 2>v.err &
 	bg=$!
 	when_finished "kill $bg 2>/dev/null; :"
