@@ -2,7 +2,7 @@
 # tests/run.sh - run zdt's unit and end-to-end tests.
 #
 # usage: tests/run.sh [--zdt PATH] [--torture] [--valgrind] [--keep] [-v] [-j N]
-#                     [UNIT_BINARY...]
+#                     [UNIT_BINARY | TEST_FILE.sh]...
 #
 #   --zdt PATH    the zdt binary to test (default: ./zdt at the repository root)
 #   --torture     also run the long tests/t9*.sh
@@ -13,7 +13,8 @@
 #   -j N          run N test files at a time (default 1; results in order)
 #
 # Runs each cmocka UNIT_BINARY (each test case counts once), then every
-# tests/t[0-8]*.sh, each in its own bash with ZDT, ZDT_SRC, GEN_TREE (and
+# tests/t[0-8]*.sh (only the TEST_FILE.sh given, when some are; t9 ones
+# too), each in its own bash with ZDT, ZDT_SRC, GEN_TREE (and
 # TEST_KEEP) in the environment.  One line per binary or file, then the
 # last line "N passed, N failed" (", N skipped" when some were); exit 0
 # iff nothing failed.  Logs: tests/out/<name>.log ($ZDT_TEST_OUT instead of
@@ -26,7 +27,7 @@ OUT=${ZDT_TEST_OUT:-$TESTS_DIR/out}
 export ZDT_TEST_OUT=$OUT
 zdt_bin=$ZDT_SRC/zdt
 torture= valgrind= keep= verbose= jobs=1
-units=()
+units=() picked=()
 
 usage() {
 	sed -n '4,13s/^# \{0,1\}//p' "$0"
@@ -46,6 +47,7 @@ while [ $# -gt 0 ]; do
 	-h | --help) usage 0 ;;
 	--) shift; units+=("$@"); break ;;
 	-*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+	*.sh) picked+=("$1") ;;
 	*) units+=("$1") ;;
 	esac
 	shift
@@ -132,8 +134,13 @@ done
 
 # ---- end-to-end test files ----
 files=()
-for t in "$TESTS_DIR"/t[0-8]*.sh; do [ ! -f "$t" ] || files+=("$t"); done
-if [ -n "$torture" ]; then
+for t in ${picked[@]+"${picked[@]}"}; do
+	[ -f "$t" ] || { echo "run.sh: no test file '$t'" >&2; exit 2; }
+	case $t in /*) ;; *) t=$PWD/$t ;; esac
+	files+=("$t")
+done
+[ ${#picked[@]} != 0 ] || for t in "$TESTS_DIR"/t[0-8]*.sh; do [ ! -f "$t" ] || files+=("$t"); done
+if [ -n "$torture" ] && [ ${#picked[@]} = 0 ]; then
 	for t in "$TESTS_DIR"/t9*.sh; do [ ! -f "$t" ] || files+=("$t"); done
 fi
 
