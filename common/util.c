@@ -69,6 +69,7 @@ void sbuf_grow(struct sbuf *sb, size_t extra)
 		cap *= 2;
 	sb->buf = xrealloc(sb->buf, cap);
 	sb->cap = cap;
+	sb->buf[sb->len] = '\0';	/* a fresh buffer is a string too */
 }
 
 void sbuf_add(struct sbuf *sb, const void *p, size_t n)
@@ -136,6 +137,19 @@ void esc_path(struct sbuf *sb, const char *s)
 			sbuf_addc(sb, (char)*p);
 		}
 	}
+}
+
+const char *escp(const char *s)
+{
+	static struct sbuf ring[8];
+	static unsigned next;
+	struct sbuf *sb = &ring[next++ % 8];
+	int e = errno;	/* an argument of die_errno(): errno stays the caller's */
+
+	sbuf_reset(sb);
+	esc_path(sb, s ? s : "");
+	errno = e;
+	return sb->buf;
 }
 
 int unesc_path(struct sbuf *sb, const char *s, size_t n)

@@ -145,12 +145,12 @@ static void read_password_file(const char *file)
 	ssize_t n;
 
 	if (fd < 0)
-		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
+		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", escp(file));
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	explicit_bzero(buf, sizeof(buf));	/* not needed by zdt itself */
 	if (n < 0)
-		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
+		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", escp(file));
 }
 
 /* verdict: for the pre-flight line, empty when the server does not matter */
@@ -206,7 +206,7 @@ static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 		return;
 	real = realpath(z->backup_dir, NULL);
 	if (fstat(z->bkfd, &st) < 0)
-		die_errno(ZDT_EFAIL, "cannot stat the backup folder '%s'", zdt_bkdir(z));
+		die_errno(ZDT_EFAIL, "cannot stat the backup folder '%s'", escp(zdt_bkdir(z)));
 	if (real && !strcmp(real, si->bk_path) && (uint64_t)st.st_dev == si->bk_dev &&
 	    (uint64_t)st.st_ino == si->bk_ino) {
 		free(real);
@@ -235,8 +235,8 @@ static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 		 "else; check it, then put it back where it was made (or roll back from there); if you moved "
 		 "or restored it yourself, --accept-moved-backup-dir goes on",
 		 "the backup folder of %s %s has moved: it was '%s' (device %u:%u, inode %" PRIu64 ") at backup time, "
-		 "now '%s' (device %u:%u, inode %" PRIu64 ")", component_name(si->comp), si->id, si->bk_path,
-		 major((dev_t)si->bk_dev), minor((dev_t)si->bk_dev), si->bk_ino, real ? real : zdt_bkdir(z),
+		 "now '%s' (device %u:%u, inode %" PRIu64 ")", component_name(si->comp), si->id, escp(si->bk_path),
+		 major((dev_t)si->bk_dev), minor((dev_t)si->bk_dev), si->bk_ino, escp(real ? real : zdt_bkdir(z)),
 		 major(st.st_dev), minor(st.st_dev), (uint64_t)st.st_ino);
 }
 
@@ -249,7 +249,7 @@ static int pick(struct zdt *z, int comp, const char *id, struct snapinfo *out, i
 
 	*resume = 0;
 	if (store_list(z->bkfd, 1u << comp, &v, &n) < 0)
-		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", zdt_bkdir(z));
+		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", escp(zdt_bkdir(z)));
 	for (size_t i = 0; i < n; i++)
 		if (v[i].state == SNAP_ROLLBACK_INTERRUPTED)
 			*resume = 2;	/* some rollback was cut short: files may be torn */
@@ -422,7 +422,7 @@ static void journal_write(struct zdt *z, struct rbctx *r, const struct fresh *f)
 		sbuf_addf(&sb, "fresh=%04o %u %u %lld.%09ld\n", (unsigned)f->mode, (unsigned)f->uid,
 			  (unsigned)f->gid, (long long)f->mtime.tv_sec, (long)f->mtime.tv_nsec);
 	if (atomic_write_at(r->snapfd, SNAP_JOURNAL, sb.buf, sb.len) < 0)
-		die_errno(ZDT_EFAIL, "cannot write the rollback journal in '%s/%s/%s'", zdt_bkdir(z),
+		die_errno(ZDT_EFAIL, "cannot write the rollback journal in '%s/%s/%s'", escp(zdt_bkdir(z)),
 			  component_name(r->comp), r->si.id);
 	sbuf_free(&sb);
 }
@@ -464,7 +464,7 @@ static void busy_guard(struct rbctx *r, int ignore, struct sbuf *verdict)
 		return;		/* no install folder: nothing can hold it */
 	}
 	if (procscan_busy(real, PROCSCAN_NOT_SELF | PROCSCAN_NOT_ANCESTORS, &pl) < 0) {
-		warning_errno("cannot read /proc to find processes using '%s'", real);
+		warning_errno("cannot read /proc to find processes using '%s'", escp(real));
 		sbuf_adds(verdict, "busy processes not checked (/proc unreadable)");
 	} else if (!pl.n) {
 		sbuf_adds(verdict, pl.unreadable ? "no busy process seen (some processes unreadable)" : "no busy process");
@@ -472,12 +472,12 @@ static void busy_guard(struct rbctx *r, int ignore, struct sbuf *verdict)
 		struct sbuf sb = SBUF_INIT;
 		proclist_describe(&pl, 5, &sb);
 		if (ignore) {
-			warning("rolling back '%s' although %s use%s it (--ignore-busy)", real, sb.buf,
+			warning("rolling back '%s' although %s use%s it (--ignore-busy)", escp(real), sb.buf,
 				pl.n > 1 ? "" : "s");
 			sbuf_addf(verdict, "%zu busy process%s ignored (--ignore-busy)", pl.n, pl.n > 1 ? "es" : "");
 		} else {
 			die_hint(ZDT_EREFUSED, "stop them first, or pass --ignore-busy if you know better",
-				 "%s is in use: %s (%s %s)", real, sb.buf, pl.v[0].kind, pl.v[0].path);
+				 "%s is in use: %s (%s %s)", escp(real), sb.buf, pl.v[0].kind, escp(pl.v[0].path));
 		}
 		sbuf_free(&sb);
 	}
@@ -708,10 +708,10 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			if (id)
 				die_hint(ZDT_ENOSNAP, "see 'zdt list' for the snapshots there",
 					 "no complete snapshot %s of %s in '%s': rollback is not possible without the backup",
-					 id, component_name(comp), zdt_bkdir(z));
+					 id, component_name(comp), escp(zdt_bkdir(z)));
 			die_hint(ZDT_ENOSNAP, "a rollback needs the snapshot taken by 'zdt backup' before the upgrade",
 				 "no complete snapshot of %s in '%s': rollback is not possible without the backup",
-				 component_name(comp), zdt_bkdir(z));
+				 component_name(comp), escp(zdt_bkdir(z)));
 		}
 		pin_check(z, &si, moved);
 		struct rbctx *r = &rbs[nrb++];
@@ -845,7 +845,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			char s1[16], s2[16];
 			die_hint(ZDT_EREFUSED, "free space in the install folder's file system first",
 				 "not enough free space to roll back %s into '%s': need %s, %s available",
-				 component_name(r->comp), r->root, fmt_size(s1, sizeof(s1), need),
+				 component_name(r->comp), escp(r->root), fmt_size(s1, sizeof(s1), need),
 				 fmt_size(s2, sizeof(s2), avail));
 		}
 		/* the verdict: every check above passed */
@@ -940,7 +940,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			p0 = now_mono();
 			if (syncfs(r->rootfd) < 0)
 				die_errno(ZDT_EFAIL, "cannot flush the restored files of '%s' to disk; run the rollback again",
-					  r->root);
+					  escp(r->root));
 			verbose("%s: syncfs, %.2f s", component_name(r->comp), now_mono() - p0);
 			frs[k].armed = 0;
 			if (!npaths) {
