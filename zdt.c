@@ -391,9 +391,9 @@ static const char *fmt_age(char *buf, size_t n, time_t s)
 		s = 0;
 	if (s < 120)
 		snprintf(buf, n, "%llds", (long long)s);
-	else if (s < 2 * 3600)
+	else if (s < (time_t)2 * 3600)
 		snprintf(buf, n, "%lldm", (long long)s / 60);
-	else if (s < 2 * 86400)
+	else if (s < (time_t)2 * 86400)
 		snprintf(buf, n, "%lldh", (long long)s / 3600);
 	else
 		snprintf(buf, n, "%lldd", (long long)s / 86400);

@@ -140,7 +140,7 @@ int cmd_cleanup(struct zdt *z, int argc, char **argv)
 		/* the config's policy; 48h is the server group's default wait
 		 * before an upgrade is marked done */
 		has_older = 1;
-		older = z->cf.has_cleanup_older_than ? z->cf.cleanup_older_than : 48 * 3600;
+		older = z->cf.has_cleanup_older_than ? z->cf.cleanup_older_than : (uint64_t)48 * 3600;
 		keep = z->cf.cleanup_keep_last;
 	}
 	if (completed >= 0)

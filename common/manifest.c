@@ -136,7 +136,7 @@ void hash_to_hex(XXH128_hash_t h, char out[33])
 	static const char hex[] = "0123456789abcdef";
 
 	XXH128_canonicalFromHash(&c, h);
-	for (int i = 0; i < 16; i++) {
+	for (size_t i = 0; i < 16; i++) {
 		out[2 * i] = hex[c.digest[i] >> 4];
 		out[2 * i + 1] = hex[c.digest[i] & 15];
 	}
@@ -156,7 +156,7 @@ int hex_to_hash(const char *s, size_t n, XXH128_hash_t *h)
 
 	if (n != 32)
 		return -1;
-	for (int i = 0; i < 16; i++) {
+	for (size_t i = 0; i < 16; i++) {
 		int hi = hexv[(unsigned char)s[2 * i]] - 1, lo = hexv[(unsigned char)s[2 * i + 1]] - 1;
 		bad |= hi | lo;
 		c.digest[i] = (unsigned char)(hi << 4 | lo);
@@ -450,12 +450,18 @@ static int parse_entry(struct mreader *r, struct mentry *e, char *line)
 	e->has_hash = 0;
 	e->rdev_major = e->rdev_minor = 0;
 	if (e->type == M_CHR || e->type == M_BLK) {
-		unsigned a, b;
-		char c;
-		if (sscanf(f[6], "%u,%u%c", &a, &b, &c) != 2)
+		/* MAJOR,MINOR: decimal, no sign, each at most 32 bits */
+		char *comma = strchr(f[6], ',');
+		uint64_t a, b;
+		if (comma)
+			*comma = '\0';
+		if (!comma || parse_u64(f[6], 0, UINT32_MAX, &a) || parse_u64(comma + 1, 0, UINT32_MAX, &b)) {
+			if (comma)
+				*comma = ',';
 			return rfail(r, "bad device number '%s'", escp(f[6]));
-		e->rdev_major = a;
-		e->rdev_minor = b;
+		}
+		e->rdev_major = (unsigned)a;
+		e->rdev_minor = (unsigned)b;
 	} else if (strcmp(f[6], "-")) {
 		if (hex_to_hash(f[6], strlen(f[6]), &e->hash))
 			return rfail(r, "bad hash '%s'", escp(f[6]));
@@ -594,11 +600,16 @@ int mreader_open(struct mreader *r, int fd)
 
 static int parse_end(struct mreader *r)
 {
-	char *s = r->line.buf;
-	int n = 0;
+	char *f[4];
 
-	if (sscanf(s, "end entries=%" SCNu64 " files=%" SCNu64 " bytes=%" SCNu64 "%n",
-		   &r->entries, &r->files, &r->bytes, &n) != 3 || s[n])
+	/* "end entries=N files=N bytes=N", each N decimal without a sign
+	 * (split in a copy: the line itself goes into the checksum) */
+	sbuf_reset(&r->tmp);
+	sbuf_add(&r->tmp, r->line.buf, r->line.len);
+	if (split(r->tmp.buf, f, 4) != 4 || strcmp(f[0], "end") ||
+	    strncmp(f[1], "entries=", 8) || num(f[1] + 8, &r->entries) ||
+	    strncmp(f[2], "files=", 6) || num(f[2] + 6, &r->files) ||
+	    strncmp(f[3], "bytes=", 6) || num(f[3] + 6, &r->bytes))
 		return rfail(r, "malformed end line");
 	if (r->entries != r->seen_entries)
 		return rfail(r, "end line counts %" PRIu64 " entries, found %" PRIu64,

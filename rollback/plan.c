@@ -453,13 +453,18 @@ static unsigned compare(struct rbctx *r, int dfd, const char *name, const struct
 	switch (m->type) {
 	case M_HARDLINK: {
 		struct stat ts;
-		if (target_stat(r, m->target.buf, &ts) < 0 || ts.st_dev != st->st_dev || ts.st_ino != st->st_ino)
+		/* not linked to its first path, or linked now but that path
+		 * gets a new inode */
+		if (target_stat(r, m->target.buf, &ts) < 0 || ts.st_dev != st->st_dev || ts.st_ino != st->st_ino ||
+		    (r->mode == RB_PLAN && hset_has(&r->rewritten, path_hash(m->target.buf))))
 			ch |= CH_LINK;
-		else if (r->mode == RB_PLAN && hset_has(&r->rewritten, path_hash(m->target.buf)))
-			ch |= CH_LINK;	/* linked now, but its first path gets a new inode */
 		return ch;
 	}
 	case M_FILE:
+		/* the first and the last branch both find the content changed, by
+		 * different tests (not a copy-paste slip): one condition would hide
+		 * the --checksum case between them */
+		/* NOLINTNEXTLINE(bugprone-branch-clone) */
 		if (r->full || (uint64_t)st->st_size != m->size) {
 			ch |= CH_CONTENT;
 		} else if (r->checksum) {

@@ -243,7 +243,7 @@ static void read_xattrs(struct backup *b, int fd, const char *rel)
 static void add_manifest(struct backup *b)
 {
 	if (mwriter_add(&b->mw, &b->me) < 0)
-		die_errno(errno == ENOSPC ? ZDT_EFAIL : ZDT_EFAIL, "cannot write the manifest: '%s/%s'",
+		die_errno(ZDT_EFAIL, "cannot write the manifest: '%s/%s'",
 			  escp(zdt_bkdir(b->z)), component_name(b->comp));
 }
 

@@ -348,7 +348,7 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 	for (size_t i = n; i-- > 0;) {
 		if (v[i].state == SNAP_PARTIAL)
 			continue;
-		int take = id ? !strcmp(v[i].id, id) : all ? 1 : 1;
+		int take = id ? !strcmp(v[i].id, id) : 1;
 		if (!id && !all) {
 			for (size_t k = i + 1; k < n; k++)
 				if (pick[k] && v[k].comp == v[i].comp)

@@ -938,6 +938,13 @@ static void test_bad_fields(void **state)
 	expect_reject(DIR_(".") "f 0644 0 0 0 1.000000000 " H0 " x - a\n", end2, "offset");
 	expect_reject(DIR_(".") "f 0644 0 0 0 1.000000000 " H0 " - 12345 a\n", end2, "xattr");
 	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 1:3 - - a\n", end2, "device");
+	/* device numbers: decimal, no sign, 32 bits each (sscanf took "-1" and wrapped) */
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 -1,3 - - a\n", end2, "device");
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 1,+3 - - a\n", end2, "device");
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 4294967296,3 - - a\n", end2, "device");
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 1,3x - - a\n", end2, "device");
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 1, - - a\n", end2, "device");
+	expect_accept(DIR_(".") "c 0644 0 0 0 1.000000000 4294967295,0 - - a\n", "end entries=2 files=0 bytes=0\n");
 	expect_reject(DIR_(".") "f 0644 0 0 0 1.000000000 " H0 " - - a -> b\n", end2, "link target");
 	expect_reject(DIR_(".") "l 0777 0 0 0 1.000000000 - - - a -> \n", end2, "symlink target");
 	expect_reject(DIR_(".") "f 0644 0 0 0 1.000000000 " H0 " - -  a\n", end2, "escape");
@@ -948,6 +955,10 @@ static void test_bad_fields(void **state)
 	expect_reject(DIR_(".") FILE_("a"), "end entries=1 files=1 bytes=0\n", "entries");
 	expect_reject(DIR_(".") FILE_("a"), "end entries=2 files=1\n", "end line");
 	expect_reject(DIR_(".") FILE_("a"), "end entries=2 files=1 bytes=0 x\n", "end line");
+	expect_reject(DIR_(".") FILE_("a"), "end entries=+2 files=1 bytes=0\n", "end line");
+	expect_reject(DIR_(".") FILE_("a"), "end entries=2 files=1 bytes=-0\n", "end line");
+	expect_reject(DIR_(".") FILE_("a"), "end entries=2  files=1 bytes=0\n", "end line");
+	expect_reject(DIR_(".") FILE_("a"), "end entries=2 files=1 bytes=18446744073709551616\n", "end line");
 }
 
 /*
