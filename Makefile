@@ -68,12 +68,12 @@ check: deps-if-missing
 	@tests/run.sh -j2 --zdt ./zdt --asan ./zdt-asan $(addprefix --asan-file ,$(ASAN_QUICK)) $(UNIT)
 
 asan: deps-if-missing
-	@$(MAKE) --no-print-directory zdt-asan zdt-test scripts/gen-tree scripts/mutate-tree $(UNIT)
+	@$(MAKE) --no-print-directory -j2 zdt-asan zdt-test scripts/gen-tree scripts/mutate-tree $(UNIT)
 	@ZDT_ASAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run.sh -j2 --zdt ./zdt-asan $(UNIT)
 
 valgrind: deps-if-missing
-	@$(MAKE) --no-print-directory zdt-test scripts/gen-tree scripts/mutate-tree $(UNIT)
+	@$(MAKE) --no-print-directory -j2 zdt-test scripts/gen-tree scripts/mutate-tree $(UNIT)
 	@tests/run.sh --valgrind --zdt ./zdt-test $(UNIT)
 
 torture: deps-if-missing
