@@ -216,8 +216,8 @@ static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 		struct sbuf d = SBUF_INIT;
 		warning("the backup folder of %s %s has moved: it was '%s' (device %u:%u, inode %" PRIu64 ") at "
 			"backup time, now '%s' (device %u:%u, inode %" PRIu64 "); going on (--accept-moved-backup-dir)",
-			component_name(si->comp), si->id, si->bk_path, major((dev_t)si->bk_dev),
-			minor((dev_t)si->bk_dev), si->bk_ino, real ? real : zdt_bkdir(z), major(st.st_dev),
+			component_name(si->comp), si->id, escp(si->bk_path), major((dev_t)si->bk_dev),
+			minor((dev_t)si->bk_dev), si->bk_ino, escp(real ? real : zdt_bkdir(z)), major(st.st_dev),
 			minor(st.st_dev), (uint64_t)st.st_ino);
 		sbuf_addf(&d, "snapshot=%s/%s was=", component_name(si->comp), si->id);
 		esc_path(&d, si->bk_path);
@@ -346,14 +346,14 @@ static void fresh_undo(void)
 			bad = 1;
 		if (bad || syncfs(r->rootfd) < 0) {
 			warning_errno("could not remove all that the rollback of %s wrote into '%s'; "
-				      "the journal stays: run the rollback again", component_name(r->comp), r->root);
+				      "the journal stays: run the rollback again", component_name(r->comp), escp(r->root));
 			continue;
 		}
 		if (unlinkat(r->snapfd, SNAP_JOURNAL, 0) < 0 && errno != ENOENT)
 			warning_errno("cannot remove the rollback journal of %s %s", component_name(r->comp),
 				      r->si.id);
 		fsync(r->snapfd);
-		note("removed what the rollback had written: '%s' is empty again, as it was before", r->root);
+		note("removed what the rollback had written: '%s' is empty again, as it was before", escp(r->root));
 	}
 }
 
