@@ -371,13 +371,34 @@ static int journal_fresh(struct rbctx *r, struct fresh *f)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	const char *p = strstr(buf, "\nfresh=");
-	unsigned mode, uid, gid;
-	long long sec;
-	long nsec;
-	if (!p || sscanf(p + 7, "%o %u %u %lld.%ld", &mode, &uid, &gid, &sec, &nsec) != 5 ||
-	    mode > 07777 || nsec < 0 || nsec > 999999999)
+	/* "fresh=MODE UID GID SEC.NSEC" as journal_write writes it: octal,
+	 * then decimal; only SEC may be negative */
+	char *p = strstr(buf, "\nfresh="), *end;
+	unsigned long long v[5];
+	static const int base[5] = { 8, 10, 10, 10, 10 };
+	static const char sep[5] = { ' ', ' ', ' ', '.', '\n' };
+	int neg = 0;
+	if (!p)
 		return 0;
+	p += 7;
+	for (int i = 0; i < 5; i++) {
+		if (i == 3 && *p == '-') {
+			neg = 1;
+			p++;
+		}
+		if (*p < '0' || *p > '9')
+			return 0;
+		errno = 0;
+		v[i] = strtoull(p, &end, base[i]);
+		if (errno || *end != sep[i])
+			return 0;
+		p = end + 1;
+	}
+	if (v[0] > 07777 || v[1] > UINT32_MAX || v[2] > UINT32_MAX || v[3] > INT64_MAX || v[4] > 999999999)
+		return 0;
+	unsigned mode = (unsigned)v[0], uid = (unsigned)v[1], gid = (unsigned)v[2];
+	long long sec = neg ? -(long long)v[3] : (long long)v[3];
+	long nsec = (long)v[4];
 	f->on = 1;
 	f->mode = mode;
 	f->uid = uid;
