@@ -132,9 +132,12 @@ _Noreturn void zdt_usage_error(struct zdt *z, const char *fmt, ...)
 		json_end(&j);
 		fflush(stdout);
 	}
-	if (z->cmd && strcmp(z->cmd->name, "help"))
-		die_hint(ZDT_EUSAGE, NULL, "%s\nhint: see 'zdt help %s'", msg, z->cmd->name);
-	die_hint(ZDT_EUSAGE, NULL, "%s\nhint: see 'zdt --help'", msg);
+	if (z->cmd && strcmp(z->cmd->name, "help")) {
+		char h[64];
+		snprintf(h, sizeof(h), "see 'zdt help %s'", z->cmd->name);
+		die_hint(ZDT_EUSAGE, h, "%s", msg);
+	}
+	die_hint(ZDT_EUSAGE, "see 'zdt --help'", "%s", msg);
 }
 
 static int global_option(struct zdt *z, int c, const char *arg)
@@ -362,7 +365,7 @@ static void audit_line(struct zdt *z, const char *event, int code, const char *d
 	if (detail && *detail)
 		sbuf_addf(&sb, " %s", detail);
 	if (audit_append(z->bkfd, sb.buf) < 0)
-		warning_errno("cannot write the audit log: '%s/%s'", zdt_bkdir(z), AUDIT_LOG);
+		warning_errno("cannot write the audit log: '%s/%s'", escp(zdt_bkdir(z)), AUDIT_LOG);
 	sbuf_free(&sb);
 }
 
@@ -388,9 +391,9 @@ static const char *fmt_age(char *buf, size_t n, time_t s)
 		s = 0;
 	if (s < 120)
 		snprintf(buf, n, "%llds", (long long)s);
-	else if (s < 2 * 3600)
+	else if (s < (time_t)2 * 3600)
 		snprintf(buf, n, "%lldm", (long long)s / 60);
-	else if (s < 2 * 86400)
+	else if (s < (time_t)2 * 86400)
 		snprintf(buf, n, "%lldh", (long long)s / 3600);
 	else
 		snprintf(buf, n, "%lldd", (long long)s / 86400);
@@ -503,13 +506,13 @@ void zdt_open_store(struct zdt *z)
 			free(real);
 			die_hint(ZDT_EREFUSED, h.buf,
 				 "backup folder path goes through a symbolic link: '%s' -> '%s'",
-				 at.buf, to.buf);
+				 escp(at.buf), escp(to.buf));
 		}
 		if (errno == ENOENT && !create)
 			die_hint(ZDT_ENOSNAP, "check -b / $ZDT_BACKUP_DIR / backup-dir; no backup was made there",
-				 "no backup folder: '%s'", z->backup_dir);
+				 "no backup folder: '%s'", escp(z->backup_dir));
 		die_errno(errno == ENOENT || errno == ENOTDIR ? ZDT_EUSAGE : ZDT_EFAIL,
-			  "cannot open the backup folder: '%s'", at.len ? at.buf : z->backup_dir);
+			  "cannot open the backup folder: '%s'", escp(at.len ? at.buf : z->backup_dir));
 	}
 	if (create) {
 		/* private whatever the umask and however it was created */
@@ -527,14 +530,14 @@ void zdt_open_store(struct zdt *z)
 				   z->lock_wait, cl.buf, &who);
 		sbuf_free(&cl);
 		if (rc < 0)
-			die_errno(ZDT_EFAIL, "cannot lock the backup folder: '%s/%s'", z->backup_dir, LOCK_FILE);
+			die_errno(ZDT_EFAIL, "cannot lock the backup folder: '%s/%s'", escp(z->backup_dir), LOCK_FILE);
 		if (rc > 0 && z->lock_try) {
 			z->lock_busy = 1;
 			snprintf(z->lock_holder, sizeof(z->lock_holder), "%s", who.buf);
 		} else if (rc > 0)
 			die_hint(ZDT_EREFUSED, z->lock_wait > 0 ? "it still held the lock when --wait ran out; zdt never breaks another run's lock"
 				 : "wait for it to finish (cleanup: --wait SECONDS); zdt never breaks another run's lock",
-				 "backup folder '%s' is in use by %s", z->backup_dir, who.buf);
+				 "backup folder '%s' is in use by %s", escp(z->backup_dir), who.buf);
 	}
 	audit_line(z, "start", 0, NULL);
 	if (flags & CMD_BEACON)

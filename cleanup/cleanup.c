@@ -94,7 +94,7 @@ static void record_run(struct zdt *z, unsigned mask, unsigned long removed, unsi
 	b.failed = failed;
 	b.freed = freed;
 	if (beacon_write(z->bkfd, &b) < 0)
-		warning_errno("cannot record this cleanup in '%s/%s'", zdt_bkdir(z), BEACON_FILE);
+		warning_errno("cannot record this cleanup in '%s/%s'", escp(zdt_bkdir(z)), BEACON_FILE);
 }
 
 int cmd_cleanup(struct zdt *z, int argc, char **argv)
@@ -140,7 +140,7 @@ int cmd_cleanup(struct zdt *z, int argc, char **argv)
 		/* the config's policy; 48h is the server group's default wait
 		 * before an upgrade is marked done */
 		has_older = 1;
-		older = z->cf.has_cleanup_older_than ? z->cf.cleanup_older_than : 48 * 3600;
+		older = z->cf.has_cleanup_older_than ? z->cf.cleanup_older_than : (uint64_t)48 * 3600;
 		keep = z->cf.cleanup_keep_last;
 	}
 	if (completed >= 0)
@@ -160,7 +160,7 @@ int cmd_cleanup(struct zdt *z, int argc, char **argv)
 		sbuf_free(&at);
 		sbuf_free(&to);
 		if (missing) {
-			verbose("no backup folder '%s' yet: nothing to clean up", z->backup_dir);
+			verbose("no backup folder '%s' yet: nothing to clean up", escp(z->backup_dir));
 			if (z->json) {
 				struct json j;
 				json_init(&j, z->jf);
@@ -186,7 +186,7 @@ int cmd_cleanup(struct zdt *z, int argc, char **argv)
 	struct snapinfo *v;
 	size_t n;
 	if (store_list(z->bkfd, mask, &v, &n) < 0)
-		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", zdt_bkdir(z));
+		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", escp(zdt_bkdir(z)));
 	struct verdict *vd = xcalloc(n ? n : 1, sizeof(*vd));
 	time_t now = zdt_now();
 	for (int comp = 0; comp < COMP_N; comp++) {
@@ -248,7 +248,7 @@ int cmd_cleanup(struct zdt *z, int argc, char **argv)
 		int rc = dry ? 0 : remove_snapshot(z, &v[i]);
 		if (rc < 0) {
 			error_errno("cannot delete the snapshot %s %s in '%s'", component_name(v[i].comp), v[i].id,
-				    zdt_bkdir(z));
+				    escp(zdt_bkdir(z)));
 			failed++;
 			continue;
 		}

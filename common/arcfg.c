@@ -18,9 +18,10 @@ static int blank(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
-static void parse_line(struct arcfg *c, struct arcfg_line *l)
+/* l: a line of the text t (c->text, "" while it has no buffer) */
+static void parse_line(const char *t, struct arcfg_line *l)
 {
-	const char *s = c->text.buf + l->off;
+	const char *s = t + l->off;
 	const char *colon = memchr(s, ':', l->len);
 	size_t k0 = 0, k1, v0, v1 = l->len;
 
@@ -68,7 +69,7 @@ static void split(struct arcfg *c)
 			l->len--;
 			l->eol = 2;
 		}
-		parse_line(c, l);
+		parse_line(t, l);
 		pos = nl ? end + 1 : len;
 	}
 	c->crlf = c->n && c->v[0].eol == 2;

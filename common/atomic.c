@@ -95,7 +95,7 @@ void cleanup_run(void)
 		if (!pend[i].name)
 			continue;
 		if (rm_tree_at(pend[i].dirfd, pend[i].name) < 0)
-			error_errno("cannot remove partial data: '%s'", pend[i].name);
+			error_errno("cannot remove partial data: '%s'", escp(pend[i].name));
 		cleanup_forget(i);
 	}
 }

@@ -38,9 +38,38 @@ void err_run_exit_hooks(void)
 		hooks[--nhooks]();
 }
 
+/*
+ * msg[0..n) with its control bytes written as \ooo into out (at most cap - 2
+ * bytes, then a newline): a message is one line whatever a name in it
+ * holds.  Callers escape the paths they print (escp()); this catches what
+ * they cannot, such as a library's error string naming a member.
+ */
+static size_t one_line(char *out, size_t cap, const char *msg, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)msg[i];
+		if (c >= 0x20 && c != 0x7f) {
+			if (k + 2 > cap)
+				break;
+			out[k++] = (char)c;
+		} else {
+			if (k + 5 > cap)
+				break;
+			out[k++] = '\\';
+			out[k++] = (char)('0' + (c >> 6));
+			out[k++] = (char)('0' + ((c >> 3) & 7));
+			out[k++] = (char)('0' + (c & 7));
+		}
+	}
+	out[k++] = '\n';
+	return k;
+}
+
 static void vreport(const char *prefix, int errnum, const char *fmt, va_list ap)
 {
-	char msg[4096];
+	char msg[4096], line[4096];
 	int n = 0;
 
 	fflush(stdout);
@@ -55,20 +84,17 @@ static void vreport(const char *prefix, int errnum, const char *fmt, va_list ap)
 		n += snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(errnum));
 	if (n >= (int)sizeof(msg))
 		n = sizeof(msg) - 1;
+	size_t k = one_line(line, sizeof(line), msg, (size_t)n);
 	if (!prefix || strcmp(prefix, "warning: ")) {
-		const char *body = msg + 5 + (command ? strlen(command) + 2 : 0);
-		size_t bl = (size_t)n - (size_t)(body - msg);
+		size_t skip = 5 + (command ? strlen(command) + 2 : 0);
+		size_t bl = k - 1 > skip ? k - 1 - skip : 0;
 		if (bl >= sizeof(last))
 			bl = sizeof(last) - 1;
-		memcpy(last, body, bl);
+		memcpy(last, line + skip, bl);
 		last[bl] = '\0';
-		char *nl = strchr(last, '\n');	/* keep the message, not the hint */
-		if (nl)
-			*nl = '\0';
 	}
-	msg[n++] = '\n';
 	/* one write, so that lines of concurrent runs do not interleave */
-	if (write(STDERR_FILENO, msg, n) < 0) {
+	if (write(STDERR_FILENO, line, k) < 0) {
 		/* nothing sensible left to do */
 	}
 }
@@ -178,30 +204,41 @@ void warning_errno(const char *fmt, ...)
 
 void hint(const char *fmt, ...)
 {
-	char msg[2048];
+	char msg[2048], line[2048 + 6];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (n > (int)sizeof(msg) - 2)
-		n = sizeof(msg) - 2;
-	msg[n++] = '\n';
-	if (write(STDERR_FILENO, "hint: ", 6) < 0 || write(STDERR_FILENO, msg, n) < 0) {
+	if (n >= (int)sizeof(msg))
+		n = sizeof(msg) - 1;
+	memcpy(line, "hint: ", 6);
+	size_t k = 6 + one_line(line + 6, sizeof(line) - 6, msg, (size_t)n);
+	if (write(STDERR_FILENO, line, k) < 0) {
 		/* ignore */
 	}
 }
 
 static void vlog(int level, const char *fmt, va_list ap)
 {
+	char msg[4096], line[4096];
+	int n;
+
 	if (zdt_verbosity < level)
 		return;
 	fflush(stdout);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof(msg))
+		n = sizeof(msg) - 1;
+	fflush(stderr);
+	if (write(STDERR_FILENO, line, one_line(line, sizeof(line), msg, (size_t)n)) < 0) {
+		/* ignore */
+	}
 }
 
 void note(const char *fmt, ...)

@@ -218,7 +218,7 @@ static int walk_dir(struct walker *w, int fd, int depth)
 	}
 	lv = &w->lv[depth];
 	if (dirlist_read(fd, lv) < 0)
-		return error_errno("cannot read folder: '%s'", w->rel.len ? w->rel.buf : ".");
+		return error_errno("cannot read folder: '%s'", escp(w->rel.len ? w->rel.buf : "."));
 	size_t base = w->rel.len;
 	for (size_t i = 0; i < lv->n && rc >= 0; i++) {
 		struct walk_ent e;
@@ -238,10 +238,10 @@ static int walk_dir(struct walker *w, int fd, int depth)
 			e.st.st_mode = S_IFREG;
 		} else if (fstatat(fd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT) {
-				warning("file vanished during the walk: '%s'", e.rel);
+				warning("file vanished during the walk: '%s'", escp(e.rel));
 				continue;
 			}
-			rc = error_errno("cannot stat: '%s'", e.rel);
+			rc = error_errno("cannot stat: '%s'", escp(e.rel));
 			break;
 		}
 		if (S_ISDIR(e.st.st_mode)) {
@@ -251,7 +251,7 @@ static int walk_dir(struct walker *w, int fd, int depth)
 			    st2.st_dev != e.st.st_dev || st2.st_ino != e.st.st_ino) {
 				if (e.fd >= 0)
 					close(e.fd);
-				rc = error_errno("folder changed or cannot be opened during the walk: '%s'", e.rel);
+				rc = error_errno("folder changed or cannot be opened during the walk: '%s'", escp(e.rel));
 				break;
 			}
 		}

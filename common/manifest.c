@@ -13,6 +13,53 @@
 #define RBUF (256u << 10)
 #define MAX_LINE (64u << 10)
 
+uint64_t path_hash(const char *p)
+{
+	uint64_t h = XXH3_64bits(p, strlen(p));
+
+	return h ? h : 1;	/* 0 marks an empty slot */
+}
+
+int hset_has(const struct hset *s, uint64_t h)
+{
+	if (!s->cap)
+		return 0;
+	for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (!s->v[i])
+			return 0;
+		if (s->v[i] == h)
+			return 1;
+	}
+}
+
+void hset_add(struct hset *s, uint64_t h)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		uint64_t *old = s->v;
+		size_t oldcap = s->cap;
+		s->cap = oldcap ? oldcap * 2 : 64;
+		s->v = xcalloc(s->cap, sizeof(uint64_t));
+		s->n = 0;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i])
+				hset_add(s, old[i]);
+		free(old);
+	}
+	if (hset_has(s, h))
+		return;
+	size_t i = h & (s->cap - 1);
+	while (s->v[i])
+		i = (i + 1) & (s->cap - 1);
+	s->v[i] = h;
+	s->n++;
+}
+
+void hset_free(struct hset *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
 void mentry_init(struct mentry *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -89,7 +136,7 @@ void hash_to_hex(XXH128_hash_t h, char out[33])
 	static const char hex[] = "0123456789abcdef";
 
 	XXH128_canonicalFromHash(&c, h);
-	for (int i = 0; i < 16; i++) {
+	for (size_t i = 0; i < 16; i++) {
 		out[2 * i] = hex[c.digest[i] >> 4];
 		out[2 * i + 1] = hex[c.digest[i] & 15];
 	}
@@ -109,7 +156,7 @@ int hex_to_hash(const char *s, size_t n, XXH128_hash_t *h)
 
 	if (n != 32)
 		return -1;
-	for (int i = 0; i < 16; i++) {
+	for (size_t i = 0; i < 16; i++) {
 		int hi = hexv[(unsigned char)s[2 * i]] - 1, lo = hexv[(unsigned char)s[2 * i + 1]] - 1;
 		bad |= hi | lo;
 		c.digest[i] = (unsigned char)(hi << 4 | lo);
@@ -219,7 +266,7 @@ int mwriter_add(struct mwriter *w, const struct mentry *e)
 	size_t start = w->buf.len;
 
 	if (w->entries && path_cmp(w->last.buf, e->path.buf) >= 0)
-		BUG("manifest entries out of order: '%s' after '%s'", e->path.buf, w->last.buf);
+		BUG("manifest entries out of order: '%s' after '%s'", escp(e->path.buf), escp(w->last.buf));
 	sbuf_reset(&w->last);
 	sbuf_adds(&w->last, e->path.buf);
 	mentry_format(&w->buf, e);
@@ -338,6 +385,34 @@ static int num(const char *s, uint64_t *v)
 	return parse_u64(s, 0, UINT64_MAX, v);
 }
 
+/* the entry's folder is the innermost folder entry still open (in the
+ * canonical order a folder's subtree comes right after it): pops the
+ * folders the walk has left */
+static int in_folder(struct mreader *r, const char *p)
+{
+	const char *slash = strrchr(p, '/');
+	size_t plen = slash ? (size_t)(slash - p) : 1;
+	const char *parent = slash ? p : ".";
+
+	while (r->ntops) {
+		const char *top = r->dirs.buf + r->tops[r->ntops - 1];
+		if (strlen(top) == plen && !memcmp(top, parent, plen))
+			return 1;
+		r->dirs.len = r->tops[--r->ntops];
+	}
+	return 0;
+}
+
+static void push_folder(struct mreader *r, const char *p)
+{
+	if (r->ntops == r->captops) {
+		r->captops = r->captops ? r->captops * 2 : 32;
+		r->tops = xrealloc(r->tops, r->captops * sizeof(*r->tops));
+	}
+	r->tops[r->ntops++] = r->dirs.len;
+	sbuf_add(&r->dirs, p, strlen(p) + 1);
+}
+
 static int parse_entry(struct mreader *r, struct mentry *e, char *line)
 {
 	char *f[10];
@@ -347,43 +422,49 @@ static int parse_entry(struct mreader *r, struct mentry *e, char *line)
 	if (n != 10)
 		return rfail(r, "expected 10 fields, found %d", n);
 	if (strlen(f[0]) != 1 || !strchr("fdlhpcb", f[0][0]))
-		return rfail(r, "unknown entry type '%s'", f[0]);
+		return rfail(r, "unknown entry type '%s'", escp(f[0]));
 	e->type = f[0][0];
 	if (strlen(f[1]) != 4 || strspn(f[1], "01234567") != 4)
-		return rfail(r, "bad mode '%s'", f[1]);
+		return rfail(r, "bad mode '%s'", escp(f[1]));
 	e->mode = (unsigned)strtoul(f[1], NULL, 8);
 	if (num(f[2], &e->uid) || e->uid > UINT32_MAX || num(f[3], &e->gid) || e->gid > UINT32_MAX)
-		return rfail(r, "bad owner '%s %s'", f[2], f[3]);
+		return rfail(r, "bad owner '%s %s'", escp(f[2]), escp(f[3]));
 	if (num(f[4], &e->size) || e->size > INT64_MAX)
-		return rfail(r, "bad size '%s'", f[4]);
+		return rfail(r, "bad size '%s'", escp(f[4]));
 	{
 		char *dot = strchr(f[5], '.');
 		char *p = f[5];
 		int neg = 0;
 		if (!dot || strlen(dot + 1) != 9 || strspn(dot + 1, "0123456789") != 9)
-			return rfail(r, "bad mtime '%s'", f[5]);
+			return rfail(r, "bad mtime '%s'", escp(f[5]));
 		*dot = '\0';
 		if (*p == '-') {
 			neg = 1;
 			p++;
 		}
 		if (num(p, &v) || v > INT64_MAX)
-			return rfail(r, "bad mtime '%s'", f[5]);
+			return rfail(r, "bad mtime '%s'", escp(f[5]));
 		e->mtime_sec = neg ? -(int64_t)v : (int64_t)v;
 		e->mtime_nsec = (uint32_t)strtoul(dot + 1, NULL, 10);
 	}
 	e->has_hash = 0;
 	e->rdev_major = e->rdev_minor = 0;
 	if (e->type == M_CHR || e->type == M_BLK) {
-		unsigned a, b;
-		char c;
-		if (sscanf(f[6], "%u,%u%c", &a, &b, &c) != 2)
-			return rfail(r, "bad device number '%s'", f[6]);
-		e->rdev_major = a;
-		e->rdev_minor = b;
+		/* MAJOR,MINOR: decimal, no sign, each at most 32 bits */
+		char *comma = strchr(f[6], ',');
+		uint64_t a, b;
+		if (comma)
+			*comma = '\0';
+		if (!comma || parse_u64(f[6], 0, UINT32_MAX, &a) || parse_u64(comma + 1, 0, UINT32_MAX, &b)) {
+			if (comma)
+				*comma = ',';
+			return rfail(r, "bad device number '%s'", escp(f[6]));
+		}
+		e->rdev_major = (unsigned)a;
+		e->rdev_minor = (unsigned)b;
 	} else if (strcmp(f[6], "-")) {
 		if (hex_to_hash(f[6], strlen(f[6]), &e->hash))
-			return rfail(r, "bad hash '%s'", f[6]);
+			return rfail(r, "bad hash '%s'", escp(f[6]));
 		e->has_hash = 1;
 	}
 	if ((e->type == M_FILE || e->type == M_HARDLINK) && !e->has_hash)
@@ -392,14 +473,14 @@ static int parse_entry(struct mreader *r, struct mentry *e, char *line)
 		e->offset = -1;
 	} else {
 		if (num(f[7], &v) || v > INT64_MAX)
-			return rfail(r, "bad offset '%s'", f[7]);
+			return rfail(r, "bad offset '%s'", escp(f[7]));
 		e->offset = (int64_t)v;
 	}
 	e->has_xattr = 0;
 	if (strcmp(f[8], "-")) {
 		char *end;
 		if (strlen(f[8]) != 16 || strspn(f[8], "0123456789abcdef") != 16)
-			return rfail(r, "bad xattr digest '%s'", f[8]);
+			return rfail(r, "bad xattr digest '%s'", escp(f[8]));
 		e->xattr = strtoull(f[8], &end, 16);
 		e->has_xattr = 1;
 	}
@@ -415,19 +496,23 @@ static int parse_entry(struct mreader *r, struct mentry *e, char *line)
 	if (arrow && unesc_path(&e->target, arrow + 4, strlen(arrow + 4)))
 		return rfail(r, "bad link target escape");
 	if (!e->path.len || !path_is_safe(e->path.buf))
-		return rfail(r, "unsafe path '%s'", e->path.buf ? e->path.buf : "");
+		return rfail(r, "unsafe path '%s'", escp(e->path.buf));
 	if (e->type == M_HARDLINK && !path_is_safe(e->target.buf))
-		return rfail(r, "unsafe hardlink target '%s'", e->target.buf);
+		return rfail(r, "unsafe hardlink target '%s'", escp(e->target.buf));
 	if (e->type == M_HARDLINK && path_cmp(e->target.buf, e->path.buf) >= 0)
-		return rfail(r, "hardlink to a later path '%s'", e->target.buf);
+		return rfail(r, "hardlink to a later path '%s'", escp(e->target.buf));
 	if (e->type == M_SYMLINK && !e->target.len)
 		return rfail(r, "empty symlink target");
 	if (r->seen_entries == 0 && strcmp(e->path.buf, "."))
 		return rfail(r, "first entry is not the root '.'");
 	if (r->seen_entries && path_cmp(r->last.buf, e->path.buf) >= 0)
-		return rfail(r, "entries out of order: '%s' after '%s'", e->path.buf, r->last.buf);
+		return rfail(r, "entries out of order: '%s' after '%s'", escp(e->path.buf), escp(r->last.buf));
 	if (!strcmp(e->path.buf, ".") && e->type != M_DIR)
 		return rfail(r, "root entry is not a directory");
+	if (r->seen_entries && !in_folder(r, e->path.buf))
+		return rfail(r, "entry without its folder: '%s'", escp(e->path.buf));
+	if (e->type == M_DIR)
+		push_folder(r, e->path.buf);
 	sbuf_reset(&r->last);
 	sbuf_add(&r->last, e->path.buf, e->path.len);
 	r->seen_entries++;
@@ -515,11 +600,16 @@ int mreader_open(struct mreader *r, int fd)
 
 static int parse_end(struct mreader *r)
 {
-	char *s = r->line.buf;
-	int n = 0;
+	char *f[4];
 
-	if (sscanf(s, "end entries=%" SCNu64 " files=%" SCNu64 " bytes=%" SCNu64 "%n",
-		   &r->entries, &r->files, &r->bytes, &n) != 3 || s[n])
+	/* "end entries=N files=N bytes=N", each N decimal without a sign
+	 * (split in a copy: the line itself goes into the checksum) */
+	sbuf_reset(&r->tmp);
+	sbuf_add(&r->tmp, r->line.buf, r->line.len);
+	if (split(r->tmp.buf, f, 4) != 4 || strcmp(f[0], "end") ||
+	    strncmp(f[1], "entries=", 8) || num(f[1] + 8, &r->entries) ||
+	    strncmp(f[2], "files=", 6) || num(f[2] + 6, &r->files) ||
+	    strncmp(f[3], "bytes=", 6) || num(f[3] + 6, &r->bytes))
 		return rfail(r, "malformed end line");
 	if (r->entries != r->seen_entries)
 		return rfail(r, "end line counts %" PRIu64 " entries, found %" PRIu64,
@@ -588,6 +678,9 @@ void mreader_release(struct mreader *r)
 	sbuf_free(&r->line);
 	sbuf_free(&r->last);
 	sbuf_free(&r->tmp);
+	sbuf_free(&r->dirs);
+	free(r->tops);
+	r->tops = NULL;
 	if (r->xs)
 		XXH3_freeState(r->xs);
 	r->rbuf = NULL;
@@ -600,10 +693,11 @@ int manifest_check(int fd, char *err, size_t n)
 	XXH128_hash_t h;
 	uint64_t size;
 
-	return manifest_check_archive(fd, err, n, &has, &h, &size);
+	return manifest_check_archive(fd, err, n, &has, &h, &size, NULL);
 }
 
-int manifest_check_archive(int fd, char *err, size_t n, int *has, XXH128_hash_t *h, uint64_t *size)
+int manifest_check_archive(int fd, char *err, size_t n, int *has, XXH128_hash_t *h, uint64_t *size,
+			   struct hset *links)
 {
 	struct mreader r;
 	struct mentry e;
@@ -612,7 +706,8 @@ int manifest_check_archive(int fd, char *err, size_t n, int *has, XXH128_hash_t 
 	mentry_init(&e);
 	rc = mreader_open(&r, fd);
 	while (rc >= 0 && (rc = mreader_next(&r, &e)) > 0)
-		;
+		if (links && e.type == M_HARDLINK)
+			hset_add(links, path_hash(e.target.buf));
 	*has = rc == 0 && r.has_archive;
 	*h = r.archive_hash;
 	*size = r.archive_size;

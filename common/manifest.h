@@ -31,7 +31,10 @@
  *           line's digest); mreader_release().  Entries come out in
  *           order: a damaged order is reported as damage too, so that a
  *           caller may stream-merge the manifest with a walk of a live tree
- *           done in the same order.
+ *           done in the same order.  So is an entry whose folder is not a
+ *           folder entry met before it ("entry without its folder": a path
+ *           below a symlink, a file or nothing), so that no caller creates
+ *           a path through something the snapshot does not make a folder.
  */
 #ifndef ZDT_MANIFEST_H
 #define ZDT_MANIFEST_H
@@ -111,9 +114,23 @@ struct mreader {
 	uint64_t seen_entries;
 	struct sbuf last;
 	struct sbuf tmp;
+	struct sbuf dirs;	/* the folders above the last entry, NUL-separated */
+	size_t *tops;		/* where each starts in dirs */
+	size_t ntops, captops;
 	char err[512];
 	int pending;		/* first entry line already read by open */
 };
+
+/* a set of paths as 64-bit hashes (path_hash(), never 0), open addressing:
+ * the first paths of hardlink groups, met or rewritten */
+struct hset {
+	uint64_t *v;
+	size_t n, cap;
+};
+uint64_t path_hash(const char *p);
+int hset_has(const struct hset *s, uint64_t h);
+void hset_add(struct hset *s, uint64_t h);
+void hset_free(struct hset *s);
 
 void mentry_init(struct mentry *e);
 void mentry_release(struct mentry *e);
@@ -143,8 +160,11 @@ void mreader_release(struct mreader *r);
  * (err says where); the caller seeks back to read it again */
 int manifest_check(int fd, char *err, size_t n);
 /* the same, also returning the archive line's digest and size (*has = 0
- * when the manifest has none) */
-int manifest_check_archive(int fd, char *err, size_t n, int *has, XXH128_hash_t *h, uint64_t *size);
+ * when the manifest has none) and, when links is not NULL, adding the first
+ * paths of its hardlink groups to links (for a later pass that checks each
+ * hardlink names a regular file met before it) */
+int manifest_check_archive(int fd, char *err, size_t n, int *has, XXH128_hash_t *h, uint64_t *size,
+			   struct hset *links);
 void mheader_release(struct mheader *h);
 
 #endif

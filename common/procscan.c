@@ -1,6 +1,7 @@
 /* procscan.c - processes that use a folder or a TCP port; see procscan.h. */
 #include "procscan.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,7 @@ static void read_comm(int pidfd, char comm[32])
 		close(fd);
 	}
 	if (n <= 0) {
-		strcpy(comm, "?");
+		memcpy(comm, "?", 2);
 		return;
 	}
 	comm[n] = '\0';
@@ -220,8 +221,13 @@ static long parent_of(int root, long pid)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	char *e = strrchr(buf, ')');
-	if (!e || sscanf(e + 1, " %*c %ld", &ppid) != 1)
+	/* "PID (COMM) STATE PPID ...": COMM may hold anything, ")" too */
+	char *e = strrchr(buf, ')'), *end;
+	if (!e || e[1] != ' ' || !e[2] || e[3] != ' ' || e[4] < '0' || e[4] > '9')
+		return -1;
+	errno = 0;
+	ppid = strtol(e + 4, &end, 10);
+	if (errno || *end != ' ')
 		return -1;
 	return ppid;
 }
@@ -303,6 +309,21 @@ struct inodes {
 	size_t n, cap;
 };
 
+/* a whole field of /proc/net/tcp*: hexadecimal or decimal, no sign */
+static int num_field(const char *s, int base, unsigned long *v)
+{
+	char *end;
+
+	if (!isxdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, base);
+	return errno || *end ? -1 : 0;
+}
+
+static int hex_field(const char *s, unsigned long *v) { return num_field(s, 16, v); }
+static int dec_field(const char *s, unsigned long *v) { return num_field(s, 10, v); }
+
 /* the inodes of the LISTEN sockets on port in one /proc/net/tcp* file */
 static void listen_inodes(int root, const char *name, unsigned port, struct inodes *in)
 {
@@ -318,12 +339,15 @@ static void listen_inodes(int root, const char *name, unsigned port, struct inod
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char local[64];
-		unsigned lport, state;
-		unsigned long inode;
 		/*   sl  local_address rem_address   st tx:rx tr:when retrnsmt uid timeout inode */
-		if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu",
-			   local, &lport, &state, &inode) != 4)
+		char *fld[10], *save = NULL, *colon;
+		int nf = 0;
+		for (char *t = strtok_r(line, " \t\n", &save); t && nf < 10; t = strtok_r(NULL, " \t\n", &save))
+			fld[nf++] = t;
+		if (nf < 10 || !(colon = strrchr(fld[1], ':')))
+			continue;	/* the heading line */
+		unsigned long lport, state, inode;
+		if (hex_field(colon + 1, &lport) || hex_field(fld[3], &state) || dec_field(fld[9], &inode))
 			continue;
 		if (state != 0x0A || lport != port || !inode)
 			continue;
@@ -348,9 +372,13 @@ static int listen_fd(void *arg, const char *target)
 {
 	struct listen_ctx *c = arg;
 	unsigned long ino;
-	char tail;
+	char *end;
 
-	if (sscanf(target, "socket:[%lu%c", &ino, &tail) != 2 || tail != ']')
+	if (strncmp(target, "socket:[", 8) || target[8] < '0' || target[8] > '9')
+		return 0;
+	errno = 0;
+	ino = strtoul(target + 8, &end, 10);
+	if (errno || strcmp(end, "]"))
 		return 0;
 	for (size_t i = 0; i < c->in.n; i++) {
 		if (c->in.v[i] == ino) {

@@ -62,13 +62,14 @@ char *xasprintf(const char *fmt, ...)
 
 void sbuf_grow(struct sbuf *sb, size_t extra)
 {
-	if (sb->len + extra + 1 <= sb->cap)
+	if (sb->buf && sb->len + extra + 1 <= sb->cap)
 		return;
 	size_t cap = sb->cap ? sb->cap : 64;
 	while (cap < sb->len + extra + 1)
 		cap *= 2;
 	sb->buf = xrealloc(sb->buf, cap);
 	sb->cap = cap;
+	sb->buf[sb->len] = '\0';	/* a fresh buffer is a string too */
 }
 
 void sbuf_add(struct sbuf *sb, const void *p, size_t n)
@@ -136,6 +137,19 @@ void esc_path(struct sbuf *sb, const char *s)
 			sbuf_addc(sb, (char)*p);
 		}
 	}
+}
+
+const char *escp(const char *s)
+{
+	static struct sbuf ring[8];
+	static unsigned next;
+	struct sbuf *sb = &ring[next++ % 8];
+	int e = errno;	/* an argument of die_errno(): errno stays the caller's */
+
+	sbuf_reset(sb);
+	esc_path(sb, s ? s : "");
+	errno = e;
+	return sb->buf;
 }
 
 int unesc_path(struct sbuf *sb, const char *s, size_t n)

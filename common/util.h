@@ -45,6 +45,11 @@ void sbuf_free(struct sbuf *sb);
 void esc_path(struct sbuf *sb, const char *s);
 /* Unescapes s[0..n) into sb; -1 on a malformed escape or an embedded NUL. */
 int unesc_path(struct sbuf *sb, const char *s, size_t n);
+/* s escaped with esc_path() for a message argument: one line whatever the
+ * name holds.  The result lives in a ring of 8 buffers, until the 8th next
+ * call: enough for the paths of one message.  errno is kept.  Main thread
+ * only. */
+const char *escp(const char *s);
 
 /* numbers: the whole string must be a number in [min, max] */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -122,9 +122,9 @@ int cmd_diff(struct zdt *z, int argc, char **argv)
 	if (store_pick(z->bkfd, comp, id, &r.si) < 0) {
 		if (id)
 			die_hint(ZDT_ENOSNAP, "see 'zdt list'", "no complete snapshot %s of %s in '%s'", id,
-				 component_name(comp), zdt_bkdir(z));
+				 component_name(comp), escp(zdt_bkdir(z)));
 		die_hint(ZDT_ENOSNAP, "make one with 'zdt backup -c COMPONENT'", "no complete snapshot of %s in '%s'",
-			 component_name(comp), zdt_bkdir(z));
+			 component_name(comp), escp(zdt_bkdir(z)));
 	}
 	r.z = z;
 	r.comp = comp;

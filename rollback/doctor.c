@@ -812,7 +812,7 @@ static void check_arcfg(struct doctor *d)
 	if (d->fix && nfix) {
 		fixed = apply_fixes(d, &a, keys, vals, nfix, &saved, &why) == 0;
 		if (!fixed)
-			error("cannot fix '%s': %s", a.path, why.buf);
+			error("cannot fix '%s': %s", escp(a.path), why.buf);
 	}
 	const char *restart = "restart the AR System server (or arsignal -c) to apply it";
 	if (om_bad && fixed) {

@@ -40,7 +40,7 @@ int cmd_list(struct zdt *z, int argc, char **argv)
 	z->comps = mask;
 	zdt_open_store(z);
 	if (store_list(z->bkfd, mask, &v, &n) < 0)
-		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", zdt_bkdir(z));
+		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", escp(zdt_bkdir(z)));
 
 	if (z->json) {
 		struct json j;
@@ -87,7 +87,7 @@ int cmd_list(struct zdt *z, int argc, char **argv)
 			sbuf_free(&src);
 		}
 		if (!n)
-			note("no snapshots in '%s'", zdt_bkdir(z));
+			note("no snapshots in '%s'", escp(zdt_bkdir(z)));
 	}
 	store_list_free(v, n);
 	return 0;

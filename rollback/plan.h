@@ -47,12 +47,6 @@ enum {
 
 enum { RB_PLAN, RB_APPLY };
 
-/* a set of 64-bit path hashes */
-struct hset {
-	uint64_t *v;
-	size_t n, cap;
-};
-
 #define DIO_MIN (1u << 20)	/* files this big are written with O_DIRECT */
 #define SFR_MIN (64u << 10)	/* write-back of files this big starts when written */
 #define DIO_BUF (1u << 20)

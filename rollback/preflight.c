@@ -55,7 +55,7 @@ _Noreturn static void refuse(struct preflight *pf, const char *rel, unsigned fl,
 	sbuf_addf(&h, "'lsattr -d' shows it; if the change is intended, clear the flag (chattr %s) and run the rollback again",
 		  fl & FS_ATTR_IMMUTABLE ? "-i" : "-a");
 	die_hint(ZDT_EREFUSED, h.buf, "'%s/%s' is %s: rolling back %s must %s; nothing was changed",
-		 pf->r->root, strcmp(rel, ".") ? p.buf : ".", flag, component_name(pf->r->comp), why);
+		 escp(pf->r->root), strcmp(rel, ".") ? p.buf : ".", flag, component_name(pf->r->comp), why);
 }
 
 /* the flags of a file or folder fd; an unreadable answer is no answer */
@@ -197,7 +197,7 @@ void preflight_readonly(struct rbctx *r)
 	if (rc == 0 && (vf.f_flag & ST_RDONLY))
 		die_hint(ZDT_EREFUSED, "remount it read-write (mount -o remount,rw MOUNTPOINT), then run the rollback again",
 			 "the install folder's file system is mounted read-only: '%s'; rolling back %s must write there; "
-			 "nothing was changed", r->root, component_name(r->comp));
+			 "nothing was changed", escp(r->root), component_name(r->comp));
 }
 
 /* ---- excluded paths that changed ---------------------------------------- */

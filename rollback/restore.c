@@ -145,12 +145,12 @@ static void read_password_file(const char *file)
 	ssize_t n;
 
 	if (fd < 0)
-		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
+		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", escp(file));
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	explicit_bzero(buf, sizeof(buf));	/* not needed by zdt itself */
 	if (n < 0)
-		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", file);
+		die_errno(ZDT_EUSAGE, "cannot read the password file: '%s'", escp(file));
 }
 
 /* verdict: for the pre-flight line, empty when the server does not matter */
@@ -206,7 +206,7 @@ static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 		return;
 	real = realpath(z->backup_dir, NULL);
 	if (fstat(z->bkfd, &st) < 0)
-		die_errno(ZDT_EFAIL, "cannot stat the backup folder '%s'", zdt_bkdir(z));
+		die_errno(ZDT_EFAIL, "cannot stat the backup folder '%s'", escp(zdt_bkdir(z)));
 	if (real && !strcmp(real, si->bk_path) && (uint64_t)st.st_dev == si->bk_dev &&
 	    (uint64_t)st.st_ino == si->bk_ino) {
 		free(real);
@@ -216,8 +216,8 @@ static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 		struct sbuf d = SBUF_INIT;
 		warning("the backup folder of %s %s has moved: it was '%s' (device %u:%u, inode %" PRIu64 ") at "
 			"backup time, now '%s' (device %u:%u, inode %" PRIu64 "); going on (--accept-moved-backup-dir)",
-			component_name(si->comp), si->id, si->bk_path, major((dev_t)si->bk_dev),
-			minor((dev_t)si->bk_dev), si->bk_ino, real ? real : zdt_bkdir(z), major(st.st_dev),
+			component_name(si->comp), si->id, escp(si->bk_path), major((dev_t)si->bk_dev),
+			minor((dev_t)si->bk_dev), si->bk_ino, escp(real ? real : zdt_bkdir(z)), major(st.st_dev),
 			minor(st.st_dev), (uint64_t)st.st_ino);
 		sbuf_addf(&d, "snapshot=%s/%s was=", component_name(si->comp), si->id);
 		esc_path(&d, si->bk_path);
@@ -235,8 +235,8 @@ static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 		 "else; check it, then put it back where it was made (or roll back from there); if you moved "
 		 "or restored it yourself, --accept-moved-backup-dir goes on",
 		 "the backup folder of %s %s has moved: it was '%s' (device %u:%u, inode %" PRIu64 ") at backup time, "
-		 "now '%s' (device %u:%u, inode %" PRIu64 ")", component_name(si->comp), si->id, si->bk_path,
-		 major((dev_t)si->bk_dev), minor((dev_t)si->bk_dev), si->bk_ino, real ? real : zdt_bkdir(z),
+		 "now '%s' (device %u:%u, inode %" PRIu64 ")", component_name(si->comp), si->id, escp(si->bk_path),
+		 major((dev_t)si->bk_dev), minor((dev_t)si->bk_dev), si->bk_ino, escp(real ? real : zdt_bkdir(z)),
 		 major(st.st_dev), minor(st.st_dev), (uint64_t)st.st_ino);
 }
 
@@ -249,7 +249,7 @@ static int pick(struct zdt *z, int comp, const char *id, struct snapinfo *out, i
 
 	*resume = 0;
 	if (store_list(z->bkfd, 1u << comp, &v, &n) < 0)
-		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", zdt_bkdir(z));
+		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", escp(zdt_bkdir(z)));
 	for (size_t i = 0; i < n; i++)
 		if (v[i].state == SNAP_ROLLBACK_INTERRUPTED)
 			*resume = 2;	/* some rollback was cut short: files may be torn */
@@ -346,14 +346,14 @@ static void fresh_undo(void)
 			bad = 1;
 		if (bad || syncfs(r->rootfd) < 0) {
 			warning_errno("could not remove all that the rollback of %s wrote into '%s'; "
-				      "the journal stays: run the rollback again", component_name(r->comp), r->root);
+				      "the journal stays: run the rollback again", component_name(r->comp), escp(r->root));
 			continue;
 		}
 		if (unlinkat(r->snapfd, SNAP_JOURNAL, 0) < 0 && errno != ENOENT)
 			warning_errno("cannot remove the rollback journal of %s %s", component_name(r->comp),
 				      r->si.id);
 		fsync(r->snapfd);
-		note("removed what the rollback had written: '%s' is empty again, as it was before", r->root);
+		note("removed what the rollback had written: '%s' is empty again, as it was before", escp(r->root));
 	}
 }
 
@@ -371,13 +371,34 @@ static int journal_fresh(struct rbctx *r, struct fresh *f)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	const char *p = strstr(buf, "\nfresh=");
-	unsigned mode, uid, gid;
-	long long sec;
-	long nsec;
-	if (!p || sscanf(p + 7, "%o %u %u %lld.%ld", &mode, &uid, &gid, &sec, &nsec) != 5 ||
-	    mode > 07777 || nsec < 0 || nsec > 999999999)
+	/* "fresh=MODE UID GID SEC.NSEC" as journal_write writes it: octal,
+	 * then decimal; only SEC may be negative */
+	char *p = strstr(buf, "\nfresh="), *end;
+	unsigned long long v[5];
+	static const int base[5] = { 8, 10, 10, 10, 10 };
+	static const char sep[5] = { ' ', ' ', ' ', '.', '\n' };
+	int neg = 0;
+	if (!p)
 		return 0;
+	p += 7;
+	for (int i = 0; i < 5; i++) {
+		if (i == 3 && *p == '-') {
+			neg = 1;
+			p++;
+		}
+		if (*p < '0' || *p > '9')
+			return 0;
+		errno = 0;
+		v[i] = strtoull(p, &end, base[i]);
+		if (errno || *end != sep[i])
+			return 0;
+		p = end + 1;
+	}
+	if (v[0] > 07777 || v[1] > UINT32_MAX || v[2] > UINT32_MAX || v[3] > INT64_MAX || v[4] > 999999999)
+		return 0;
+	unsigned mode = (unsigned)v[0], uid = (unsigned)v[1], gid = (unsigned)v[2];
+	long long sec = neg ? -(long long)v[3] : (long long)v[3];
+	long nsec = (long)v[4];
 	f->on = 1;
 	f->mode = mode;
 	f->uid = uid;
@@ -422,7 +443,7 @@ static void journal_write(struct zdt *z, struct rbctx *r, const struct fresh *f)
 		sbuf_addf(&sb, "fresh=%04o %u %u %lld.%09ld\n", (unsigned)f->mode, (unsigned)f->uid,
 			  (unsigned)f->gid, (long long)f->mtime.tv_sec, (long)f->mtime.tv_nsec);
 	if (atomic_write_at(r->snapfd, SNAP_JOURNAL, sb.buf, sb.len) < 0)
-		die_errno(ZDT_EFAIL, "cannot write the rollback journal in '%s/%s/%s'", zdt_bkdir(z),
+		die_errno(ZDT_EFAIL, "cannot write the rollback journal in '%s/%s/%s'", escp(zdt_bkdir(z)),
 			  component_name(r->comp), r->si.id);
 	sbuf_free(&sb);
 }
@@ -464,7 +485,7 @@ static void busy_guard(struct rbctx *r, int ignore, struct sbuf *verdict)
 		return;		/* no install folder: nothing can hold it */
 	}
 	if (procscan_busy(real, PROCSCAN_NOT_SELF | PROCSCAN_NOT_ANCESTORS, &pl) < 0) {
-		warning_errno("cannot read /proc to find processes using '%s'", real);
+		warning_errno("cannot read /proc to find processes using '%s'", escp(real));
 		sbuf_adds(verdict, "busy processes not checked (/proc unreadable)");
 	} else if (!pl.n) {
 		sbuf_adds(verdict, pl.unreadable ? "no busy process seen (some processes unreadable)" : "no busy process");
@@ -472,12 +493,12 @@ static void busy_guard(struct rbctx *r, int ignore, struct sbuf *verdict)
 		struct sbuf sb = SBUF_INIT;
 		proclist_describe(&pl, 5, &sb);
 		if (ignore) {
-			warning("rolling back '%s' although %s use%s it (--ignore-busy)", real, sb.buf,
+			warning("rolling back '%s' although %s use%s it (--ignore-busy)", escp(real), sb.buf,
 				pl.n > 1 ? "" : "s");
 			sbuf_addf(verdict, "%zu busy process%s ignored (--ignore-busy)", pl.n, pl.n > 1 ? "es" : "");
 		} else {
 			die_hint(ZDT_EREFUSED, "stop them first, or pass --ignore-busy if you know better",
-				 "%s is in use: %s (%s %s)", real, sb.buf, pl.v[0].kind, pl.v[0].path);
+				 "%s is in use: %s (%s %s)", escp(real), sb.buf, pl.v[0].kind, escp(pl.v[0].path));
 		}
 		sbuf_free(&sb);
 	}
@@ -708,10 +729,10 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			if (id)
 				die_hint(ZDT_ENOSNAP, "see 'zdt list' for the snapshots there",
 					 "no complete snapshot %s of %s in '%s': rollback is not possible without the backup",
-					 id, component_name(comp), zdt_bkdir(z));
+					 id, component_name(comp), escp(zdt_bkdir(z)));
 			die_hint(ZDT_ENOSNAP, "a rollback needs the snapshot taken by 'zdt backup' before the upgrade",
 				 "no complete snapshot of %s in '%s': rollback is not possible without the backup",
-				 component_name(comp), zdt_bkdir(z));
+				 component_name(comp), escp(zdt_bkdir(z)));
 		}
 		pin_check(z, &si, moved);
 		struct rbctx *r = &rbs[nrb++];
@@ -845,7 +866,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			char s1[16], s2[16];
 			die_hint(ZDT_EREFUSED, "free space in the install folder's file system first",
 				 "not enough free space to roll back %s into '%s': need %s, %s available",
-				 component_name(r->comp), r->root, fmt_size(s1, sizeof(s1), need),
+				 component_name(r->comp), escp(r->root), fmt_size(s1, sizeof(s1), need),
 				 fmt_size(s2, sizeof(s2), avail));
 		}
 		/* the verdict: every check above passed */
@@ -940,7 +961,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			p0 = now_mono();
 			if (syncfs(r->rootfd) < 0)
 				die_errno(ZDT_EFAIL, "cannot flush the restored files of '%s' to disk; run the rollback again",
-					  r->root);
+					  escp(r->root));
 			verbose("%s: syncfs, %.2f s", component_name(r->comp), now_mono() - p0);
 			frs[k].armed = 0;
 			if (!npaths) {

@@ -1366,7 +1366,7 @@ static void remove_scratch(struct selftest *s)
 	if (s->made && rc == 0 && unlinkat(s->parentfd, s->base, AT_REMOVEDIR) < 0)
 		rc = -1;
 	if (rc)
-		warning_errno("cannot remove all of the scratch folder '%s'", s->dir);
+		warning_errno("cannot remove all of the scratch folder '%s'", escp(s->dir));
 }
 
 static void on_exit_remove(void)
@@ -1412,32 +1412,32 @@ static void open_scratch(struct selftest *s, const char *given)
 		base = xstrdup(slash + 1);
 		free(abs);
 		if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-			die(ZDT_EUSAGE, "invalid DIR '%s' (a new or empty folder)", given);
+			die(ZDT_EUSAGE, "invalid DIR '%s' (a new or empty folder)", escp(given));
 		s->parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (s->parentfd < 0)
 			die_errno(errno == ENOENT || errno == ENOTDIR ? ZDT_EUSAGE : ZDT_EFAIL,
-				  "cannot open the folder of DIR: '%s'", parent);
+				  "cannot open the folder of DIR: '%s'", escp(parent));
 		if (fstatat(s->parentfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (S_ISLNK(st.st_mode))
 				die_hint(ZDT_EREFUSED, "give the real folder, or a new one",
-					 "DIR is a symbolic link: '%s'", given);
+					 "DIR is a symbolic link: '%s'", escp(given));
 			if (!S_ISDIR(st.st_mode))
-				die_hint(ZDT_EREFUSED, "give a new or empty folder", "DIR is not a folder: '%s'", given);
+				die_hint(ZDT_EREFUSED, "give a new or empty folder", "DIR is not a folder: '%s'", escp(given));
 			int fd = openat(s->parentfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			struct dirlist dl;
 			memset(&dl, 0, sizeof(dl));
 			if (fd < 0 || dirlist_read(fd, &dl) < 0)
-				die_errno(ZDT_EFAIL, "cannot read DIR: '%s'", given);
+				die_errno(ZDT_EFAIL, "cannot read DIR: '%s'", escp(given));
 			close(fd);
 			size_t n = dl.n;
 			dirlist_release(&dl);
 			if (n)
 				die_hint(ZDT_EREFUSED, "give a new or empty folder: selftest fills it and removes what it made",
-					 "DIR exists and is not empty: '%s'", given);
+					 "DIR exists and is not empty: '%s'", escp(given));
 		} else if (errno != ENOENT) {
-			die_errno(ZDT_EFAIL, "cannot stat DIR: '%s'", given);
+			die_errno(ZDT_EFAIL, "cannot stat DIR: '%s'", escp(given));
 		} else if (mkdirat(s->parentfd, base, 0700) < 0) {
-			die_errno(ZDT_EFAIL, "cannot create DIR: '%s'", given);
+			die_errno(ZDT_EFAIL, "cannot create DIR: '%s'", escp(given));
 		} else {
 			s->made = 1;
 		}
@@ -1451,7 +1451,7 @@ static void open_scratch(struct selftest *s, const char *given)
 		} else {
 			if (s->z->backup_dir)
 				note("cannot create a scratch folder in the backup folder '%s' (%s): using %s",
-				     s->z->backup_dir, strerror(errno), SELFTEST_TMP);
+				     escp(s->z->backup_dir), strerror(errno), SELFTEST_TMP);
 			if (bfd >= 0)
 				close(bfd);
 			free(base);
@@ -1459,14 +1459,14 @@ static void open_scratch(struct selftest *s, const char *given)
 			parent = xstrdup(SELFTEST_TMP);
 			s->parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (s->parentfd < 0 || make_unique(s->parentfd, base) < 0)
-				die_errno(ZDT_EFAIL, "cannot create a scratch folder in '%s'", parent);
+				die_errno(ZDT_EFAIL, "cannot create a scratch folder in '%s'", escp(parent));
 		}
 		s->made = 1;
 	}
 	s->base = base;
 	s->dirfd = openat(s->parentfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dirfd < 0)
-		die_errno(ZDT_EFAIL, "cannot open the scratch folder '%s/%s'", parent, base);
+		die_errno(ZDT_EFAIL, "cannot open the scratch folder '%s/%s'", escp(parent), escp(base));
 	if (s->made)
 		fchmod(s->dirfd, 0700);
 	/* from here, the scratch folder goes away however the run ends */
@@ -1477,7 +1477,7 @@ static void open_scratch(struct selftest *s, const char *given)
 	snprintf(pp, sizeof(pp), "/proc/self/fd/%d", s->dirfd);
 	s->dir = realpath(pp, NULL);
 	if (!s->dir)
-		die_errno(ZDT_EFAIL, "cannot resolve the scratch folder '%s/%s'", parent, base);
+		die_errno(ZDT_EFAIL, "cannot resolve the scratch folder '%s/%s'", escp(parent), escp(base));
 	free(parent);
 	sbuf_free(&at);
 	sbuf_free(&to);

@@ -150,9 +150,9 @@ _Noreturn static void sink_fail(struct backup *b)
 	errno = b->sink.err ? b->sink.err : archive_errno(b->a) > 0 ? archive_errno(b->a) : EIO;
 	if (errno == ENOSPC || errno == EDQUOT)
 		die_hint(ZDT_EFAIL, "free space in the backup folder or pick another with -b; the partial snapshot was removed",
-			 "cannot write the archive: '%s/%s': %s", zdt_bkdir(b->z),
+			 "cannot write the archive: '%s/%s': %s", escp(zdt_bkdir(b->z)),
 			 component_name(b->comp), strerror(errno));
-	die_errno(ZDT_EFAIL, "cannot write the archive: '%s/%s'", zdt_bkdir(b->z), component_name(b->comp));
+	die_errno(ZDT_EFAIL, "cannot write the archive: '%s/%s'", escp(zdt_bkdir(b->z)), component_name(b->comp));
 }
 
 static struct hl *hl_find(struct backup *b, dev_t dev, ino_t ino)
@@ -196,7 +196,7 @@ static void put_header(struct backup *b)
 		if (b->sink.err)
 			sink_fail(b);
 		die(ZDT_EFAIL, "cannot write the archive header of '%s': %s",
-		    archive_entry_pathname(b->ae), archive_error_string(b->a));
+		    escp(archive_entry_pathname(b->ae)), archive_error_string(b->a));
 	}
 }
 
@@ -236,15 +236,15 @@ static void read_xattrs(struct backup *b, int fd, const char *rel)
 	if (fd < 0)
 		return;
 	if (xattr_read_fd(fd, b->ae) < 0)
-		warning_errno("cannot read extended attributes: '%s'", rel);
+		warning_errno("cannot read extended attributes: '%s'", escp(rel));
 	b->me.xattr = xattr_digest(b->ae, &b->me.has_xattr);
 }
 
 static void add_manifest(struct backup *b)
 {
 	if (mwriter_add(&b->mw, &b->me) < 0)
-		die_errno(errno == ENOSPC ? ZDT_EFAIL : ZDT_EFAIL, "cannot write the manifest: '%s/%s'",
-			  zdt_bkdir(b->z), component_name(b->comp));
+		die_errno(ZDT_EFAIL, "cannot write the manifest: '%s/%s'",
+			  escp(zdt_bkdir(b->z)), component_name(b->comp));
 }
 
 struct region {
@@ -298,7 +298,7 @@ static uint64_t copy_range(struct backup *b, int fd, const char *rel, off_t off,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			die_errno(ZDT_EFAIL, "cannot read: '%s/%s'", b->src, rel);
+			die_errno(ZDT_EFAIL, "cannot read: '%s/%s'", escp(b->src), escp(rel));
 		}
 		if (n == 0) {	/* shorter than when it was stat'ed */
 			memset(b->buf, 0, want);
@@ -335,15 +335,15 @@ static int do_file(struct backup *b, struct walk_ent *e)
 		fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT) {
-			warning("file vanished before it was read: '%s'", e->rel);
+			warning("file vanished before it was read: '%s'", escp(e->rel));
 			return 0;
 		}
 		if (errno == ELOOP)
 			return 1;	/* replaced by a symlink meanwhile: stat again */
-		die_errno(ZDT_EFAIL, "cannot open: '%s/%s'", b->src, e->rel);
+		die_errno(ZDT_EFAIL, "cannot open: '%s/%s'", escp(b->src), escp(e->rel));
 	}
 	if (fstat(fd, &st) < 0)
-		die_errno(ZDT_EFAIL, "cannot stat: '%s/%s'", b->src, e->rel);
+		die_errno(ZDT_EFAIL, "cannot stat: '%s/%s'", escp(b->src), escp(e->rel));
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return 1;
@@ -419,7 +419,7 @@ static int do_file(struct backup *b, struct walk_ent *e)
 	     st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec || st2.st_ctim.tv_sec != st.st_ctim.tv_sec ||
 	     st2.st_ctim.tv_nsec != st.st_ctim.tv_nsec)) {
 		b->changed++;
-		warning("file changed while it was read; stored as read: '%s'", e->rel);
+		warning("file changed while it was read; stored as read: '%s'", escp(e->rel));
 	}
 	close(fd);
 	if (st.st_nlink > 1)
@@ -441,17 +441,17 @@ static int write_cb(void *arg, struct walk_ent *e)
 			return 0;
 		/* the entry changed type since the walk read its folder */
 		if (fstatat(e->parent, e->name, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
-			warning("file vanished before it was read: '%s'", e->rel);
+			warning("file vanished before it was read: '%s'", escp(e->rel));
 			return 0;
 		}
 		if (S_ISREG(e->st.st_mode) || S_ISDIR(e->st.st_mode)) {
-			warning("file changed type while it was read; skipped: '%s'", e->rel);
+			warning("file changed type while it was read; skipped: '%s'", escp(e->rel));
 			return 0;
 		}
 	}
 	const struct stat *st = &e->st;
 	if (S_ISSOCK(st->st_mode)) {
-		warning("socket skipped: '%s'", e->rel);
+		warning("socket skipped: '%s'", escp(e->rel));
 		return 0;
 	}
 	fill_common(b, e->rel, st);
@@ -461,14 +461,14 @@ static int write_cb(void *arg, struct walk_ent *e)
 	} else if (S_ISLNK(st->st_mode)) {
 		ssize_t n = readlinkat(e->parent, e->name, target, sizeof(target) - 1);
 		if (n < 0)
-			die_errno(ZDT_EFAIL, "cannot read symbolic link: '%s/%s'", b->src, e->rel);
+			die_errno(ZDT_EFAIL, "cannot read symbolic link: '%s/%s'", escp(b->src), escp(e->rel));
 		target[n] = '\0';
 		archive_entry_copy_symlink(b->ae, target);
 		b->me.type = M_SYMLINK;
 		b->me.size = (uint64_t)n;
 		sbuf_adds(&b->me.target, target);
 		if (!n)
-			die(ZDT_EFAIL, "symbolic link with an empty target: '%s/%s'", b->src, e->rel);
+			die(ZDT_EFAIL, "symbolic link with an empty target: '%s/%s'", escp(b->src), escp(e->rel));
 	} else if (S_ISFIFO(st->st_mode)) {
 		b->me.type = M_FIFO;
 	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
@@ -477,7 +477,7 @@ static int write_cb(void *arg, struct walk_ent *e)
 		b->me.rdev_major = major(st->st_rdev);
 		b->me.rdev_minor = minor(st->st_rdev);
 	} else {
-		warning("unknown file type skipped: '%s'", e->rel);
+		warning("unknown file type skipped: '%s'", escp(e->rel));
 		return 0;
 	}
 	put_header(b);
@@ -546,7 +546,7 @@ static void space_refusal(struct backup *b, const struct space *sp)
 	die_hint(ZDT_EREFUSED,
 		 "free space there, use --compress gzip, choose another folder with -b, or lower --reserve",
 		 "not enough free space in the backup folder: '%s': need %s plus a reserve of %s, %s available",
-		 zdt_bkdir(b->z), fmt_size(n1, sizeof(n1), sp->needed), fmt_size(n2, sizeof(n2), sp->reserve),
+		 escp(zdt_bkdir(b->z)), fmt_size(n1, sizeof(n1), sp->needed), fmt_size(n2, sizeof(n2), sp->reserve),
 		 fmt_size(n3, sizeof(n3), sp->avail));
 }
 
@@ -634,11 +634,11 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			 "no install folder given for %s", component_name(b.comp));
 	char real[PATH_MAX];
 	if (!realpath(dir, real))
-		die_errno(ZDT_EUSAGE, "cannot use the install folder: '%s'", dir);
+		die_errno(ZDT_EUSAGE, "cannot use the install folder: '%s'", escp(dir));
 	b.src = xstrdup(real);
 	b.srcfd = open(b.src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b.srcfd < 0)
-		die_errno(ZDT_EUSAGE, "cannot open the install folder: '%s'", b.src);
+		die_errno(ZDT_EUSAGE, "cannot open the install folder: '%s'", escp(b.src));
 	if (!z->backup_dir)
 		die_hint(ZDT_EUSAGE, "give -b DIR, set $ZDT_BACKUP_DIR, or set backup-dir in the config file",
 			 "no backup folder given");
@@ -656,7 +656,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 		char *bk = real_path_prefix(z->backup_dir);
 		if (inside(bk, b.src) || inside(b.src, bk))
 			die_hint(ZDT_EREFUSED, "keep the backup folder outside the install folder and the other way round",
-				 "backup folder and install folder overlap: '%s' and '%s'", bk, b.src);
+				 "backup folder and install folder overlap: '%s' and '%s'", escp(bk), escp(b.src));
 		free(bk);
 	}
 	zdt_load_key(z, keyfile, b.src, &key);
@@ -669,7 +669,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			unsigned removed;
 			if (store_remove_partials(z->bkfd, c2, &removed) < 0)
 				die_errno(ZDT_EFAIL, "cannot remove an interrupted backup in '%s/%s'",
-					  z->backup_dir, component_name(c2));
+					  escp(z->backup_dir), component_name(c2));
 			if (removed)
 				note("removed %u interrupted backup%s of %s", removed, removed > 1 ? "s" : "",
 				     component_name(c2));
@@ -699,7 +699,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 		fits = space_check(z->bkfd, b.est, b.reserve, &sp);
 	}
 	if (fits < 0)
-		warning_errno("cannot check the free space of the backup folder: '%s'", zdt_bkdir(z));
+		warning_errno("cannot check the free space of the backup folder: '%s'", escp(zdt_bkdir(z)));
 	if (b.dry) {
 		char s1[16], s2[16], s3[16], s4[16];
 		if (zdt_verbosity >= 1) {
@@ -751,24 +751,24 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			hc = cleanup_register(z->bkfd, component_name(b.comp));
 	}
 	if (compfd < 0)
-		die_errno(ZDT_EFAIL, "cannot create '%s/%s'", z->backup_dir, component_name(b.comp));
+		die_errno(ZDT_EFAIL, "cannot create '%s/%s'", escp(z->backup_dir), component_name(b.comp));
 	time_t created = zdt_now();
 	char id[SNAP_ID_MAX], partial[SNAP_ID_MAX + 16];
 	if (store_new_id(compfd, created, id) < 0)
-		die_errno(ZDT_EFAIL, "cannot choose a snapshot ID in '%s/%s'", z->backup_dir, component_name(b.comp));
+		die_errno(ZDT_EFAIL, "cannot choose a snapshot ID in '%s/%s'", escp(z->backup_dir), component_name(b.comp));
 	snprintf(z->audit_snap, sizeof(z->audit_snap), "%s", id);
 	snprintf(partial, sizeof(partial), "%s%s", id, PARTIAL_SUFFIX);
 	if (mkdirat(compfd, partial, 0700) < 0)
-		die_errno(ZDT_EFAIL, "cannot create '%s/%s/%s'", z->backup_dir, component_name(b.comp), partial);
+		die_errno(ZDT_EFAIL, "cannot create '%s/%s/%s'", escp(z->backup_dir), component_name(b.comp), partial);
 	int h = cleanup_register(compfd, partial);
 	int snapfd = openat(compfd, partial, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (snapfd < 0)
-		die_errno(ZDT_EFAIL, "cannot open '%s/%s/%s'", z->backup_dir, component_name(b.comp), partial);
+		die_errno(ZDT_EFAIL, "cannot open '%s/%s/%s'", escp(z->backup_dir), component_name(b.comp), partial);
 	const char *aname = b.level ? SNAP_ARCHIVE_GZIP : SNAP_ARCHIVE_NONE;
 	int afd = openat(snapfd, aname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int mfd = openat(snapfd, SNAP_MANIFEST, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (afd < 0 || mfd < 0)
-		die_errno(ZDT_EFAIL, "cannot create the snapshot files in '%s/%s/%s'", z->backup_dir,
+		die_errno(ZDT_EFAIL, "cannot create the snapshot files in '%s/%s/%s'", escp(z->backup_dir),
 			  component_name(b.comp), partial);
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -797,13 +797,13 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	b.mw.archive_hash = b.sink.digest;
 	b.mw.archive_size = b.sink.out;
 	if (mwriter_finish(&b.mw, sum) < 0 || fsync(mfd) < 0)
-		die_errno(ZDT_EFAIL, "cannot write the manifest: '%s/%s/%s/%s'", z->backup_dir,
+		die_errno(ZDT_EFAIL, "cannot write the manifest: '%s/%s/%s/%s'", escp(z->backup_dir),
 			  component_name(b.comp), partial, SNAP_MANIFEST);
 	if (key.key) {
 		/* the manifest as it is on disk, signed before it is published */
 		int rfd = openat(snapfd, SNAP_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (rfd < 0 || sign_write(snapfd, rfd, &key) < 0)
-			die_errno(ZDT_EFAIL, "cannot write the signature: '%s/%s/%s/%s'", z->backup_dir,
+			die_errno(ZDT_EFAIL, "cannot write the signature: '%s/%s/%s/%s'", escp(z->backup_dir),
 				  component_name(b.comp), partial, SNAP_SIG);
 		close(rfd);
 	}
@@ -839,19 +839,19 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 		si.bk_ino = (uint64_t)bst.st_ino;
 	}
 	if (store_meta_write(snapfd, &si) < 0 || close(afd) < 0 || close(mfd) < 0 || fsync(snapfd) < 0)
-		die_errno(ZDT_EFAIL, "cannot complete the snapshot in '%s/%s/%s'", z->backup_dir,
+		die_errno(ZDT_EFAIL, "cannot complete the snapshot in '%s/%s/%s'", escp(z->backup_dir),
 			  component_name(b.comp), partial);
 	check_signal();
 	/* publish: one rename, then make the rename durable */
 	if (renameat(compfd, partial, compfd, id) < 0)
-		die_errno(ZDT_EFAIL, "cannot publish the snapshot '%s/%s/%s'", z->backup_dir,
+		die_errno(ZDT_EFAIL, "cannot publish the snapshot '%s/%s/%s'", escp(z->backup_dir),
 			  component_name(b.comp), id);
 	if (fsync(compfd) < 0) {
 		/* the rename may not last: take it back, the exit hook removes it */
 		int e = errno;
 		renameat(compfd, id, compfd, partial);
 		errno = e;
-		die_errno(ZDT_EFAIL, "cannot make the snapshot durable: '%s/%s/%s'", z->backup_dir,
+		die_errno(ZDT_EFAIL, "cannot make the snapshot durable: '%s/%s/%s'", escp(z->backup_dir),
 			  component_name(b.comp), id);
 	}
 	cleanup_forget(h);

@@ -70,6 +70,9 @@ static void report(struct vstate *v, const char *path, int64_t offset, const cha
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	for (char *c = why; *c; c++)	/* one line: the paths in it are escaped, a library's text may not be */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	v->damaged++;
 	esc_path(&p, path);
 	progress_end(&v->prog);
@@ -97,6 +100,20 @@ static void bad_cb(void *arg, const struct mentry *m, int64_t offset, const char
 	report(arg, m->path.buf, offset, "%s", why);
 }
 
+/* a hardlink must name a regular file met before it: a rollback makes it
+ * with link(), which would link a symlink, a device or a FIFO as well */
+static void check_link(struct vstate *v, const struct mentry *m, const struct hset *links, struct hset *files)
+{
+	if (m->type == M_FILE) {
+		uint64_t h = path_hash(m->path.buf);
+		if (hset_has(links, h))
+			hset_add(files, h);
+	} else if (m->type == M_HARDLINK && !hset_has(files, path_hash(m->target.buf))) {
+		report(v, m->path.buf, -1, "hardlink to '%s', which is not a regular file of the snapshot",
+		       escp(m->target.buf));
+	}
+}
+
 static int verify_one(struct vstate *v, int bkfd)
 {
 	const struct snapinfo *si = v->si;
@@ -108,6 +125,8 @@ static int verify_one(struct vstate *v, int bkfd)
 	int sfd, mfd = -1, afd = -1;
 	int mrc = 1, arc = ARCHIVE_OK, mopen;
 	char aname_fallback[] = SNAP_ARCHIVE_NONE;
+	/* the first paths of the hardlink groups, and those met as files */
+	struct hset links = { 0 }, files = { 0 };
 
 	mentry_init(&m);
 	sfd = store_open_snap(bkfd, si);
@@ -150,7 +169,7 @@ static int verify_one(struct vstate *v, int bkfd)
 	int has_ah;
 	XXH128_hash_t want_ah;
 	uint64_t want_size;
-	if (manifest_check_archive(mfd, merr, sizeof(merr), &has_ah, &want_ah, &want_size) < 0) {
+	if (manifest_check_archive(mfd, merr, sizeof(merr), &has_ah, &want_ah, &want_size, &links) < 0) {
 		/* without a sound manifest there is nothing to compare with */
 		report(v, SNAP_MANIFEST, -1, "damaged: %s", merr);
 		goto out;
@@ -177,8 +196,10 @@ static int verify_one(struct vstate *v, int bkfd)
 				report(v, SNAP_MANIFEST, -1, "damaged: %s", mr.err);
 				break;
 			}
-			if (mrc > 0)
+			if (mrc > 0) {
 				v->entries++;
+				check_link(v, &m, &links, &files);
+			}
 			need_m = 0;
 		}
 		if (need_a && arc == ARCHIVE_OK) {
@@ -252,6 +273,8 @@ out:
 	close(sfd);
 	mentry_release(&m);
 	sbuf_free(&ap);
+	hset_free(&links);
+	hset_free(&files);
 	return v->damaged ? -1 : 0;
 }
 
@@ -318,14 +341,14 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 	struct snapinfo *v;
 	size_t n;
 	if (store_list(z->bkfd, mask, &v, &n) < 0)
-		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", zdt_bkdir(z));
+		die_errno(ZDT_EFAIL, "cannot list the backup folder: '%s'", escp(zdt_bkdir(z)));
 	/* choose: --snapshot ID, --all, or the newest complete of each */
 	char *pick = xcalloc(n ? n : 1, 1);
 	size_t npick = 0;
 	for (size_t i = n; i-- > 0;) {
 		if (v[i].state == SNAP_PARTIAL)
 			continue;
-		int take = id ? !strcmp(v[i].id, id) : all ? 1 : 1;
+		int take = id ? !strcmp(v[i].id, id) : 1;
 		if (!id && !all) {
 			for (size_t k = i + 1; k < n; k++)
 				if (pick[k] && v[k].comp == v[i].comp)
@@ -341,10 +364,10 @@ int cmd_verify(struct zdt *z, int argc, char **argv)
 		free(pick);
 		if (id)
 			die_hint(ZDT_ENOSNAP, "see 'zdt list' for the snapshots there",
-				 "no complete snapshot '%s' in '%s'", id, zdt_bkdir(z));
+				 "no complete snapshot '%s' in '%s'", id, escp(zdt_bkdir(z)));
 		die_hint(ZDT_ENOSNAP, "make one with 'zdt backup -c COMPONENT'",
 			 "no complete snapshot%s in '%s'", explicit ? " of the selected components" : "",
-			 zdt_bkdir(z));
+			 escp(zdt_bkdir(z)));
 	}
 
 	struct json j, *jp = NULL;

@@ -12,6 +12,9 @@
 #   ZDT_SRC    the repository root; GEN_TREE its scripts/gen-tree
 #   TEST_KEEP  1: keep every scratch folder (tests/out/<test>/<n>/)
 #   ZDT_TEST_OUT  instead of tests/out (scratch folders, tree cache, logs)
+#   ZDT_TEST_CACHE  the tree cache instead of $ZDT_TEST_OUT/cache
+#   ZDT_TEST_RUN  only these tests of the file, by number: "2,5-19" (the
+#              others are neither run nor counted)
 #
 # expect_success [PREREQ,...] TITLE CODE
 #       runs CODE as `( set -e; eval CODE )` in a fresh scratch folder
@@ -46,7 +49,7 @@ GEN_TREE=${GEN_TREE:-$ZDT_SRC/scripts/gen-tree}
 export ZDT ZDT_SRC GEN_TREE
 ZDT_TEST_OUT=${ZDT_TEST_OUT:-$TESTS_DIR/out}
 TEST_OUT=$ZDT_TEST_OUT/$TEST_NAME
-CACHE_DIR=$ZDT_TEST_OUT/cache
+CACHE_DIR=${ZDT_TEST_CACHE:-$ZDT_TEST_OUT/cache}
 MANIFEST_PY=$TESTS_DIR/manifest.py
 
 # python3 without the start-up cost of a version manager's shim or of
@@ -89,6 +92,19 @@ _prereq_missing() {
 	return 1
 }
 
+# _selected N: test N is in $ZDT_TEST_RUN (or there is none)
+_selected() {
+	local r IFS=,
+	[ -n "${ZDT_TEST_RUN:-}" ] || return 0
+	for r in $ZDT_TEST_RUN; do
+		case $r in
+		*-*) [ "$1" -ge "${r%-*}" ] && [ "$1" -le "${r#*-}" ] && return 0 ;;
+		*) [ "$1" = "$r" ] && return 0 ;;
+		esac
+	done
+	return 1
+}
+
 expect_success() {
 	local prereq= title body n log rc missing i cmds t0 took
 	if [ $# = 3 ]; then
@@ -102,6 +118,7 @@ expect_success() {
 	title=$1 body=$2
 	test_count=$((test_count + 1))
 	n=$test_count
+	_selected "$n" || return 0
 	if [ -n "$prereq" ] && missing=$(_prereq_missing "$prereq"); then
 		test_skip=$((test_skip + 1))
 		say_color "ok $n # skip $title (missing $missing)"

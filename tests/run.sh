@@ -2,7 +2,8 @@
 # tests/run.sh - run zdt's unit and end-to-end tests.
 #
 # usage: tests/run.sh [--zdt PATH] [--torture] [--valgrind] [--keep] [-v] [-j N]
-#                     [UNIT_BINARY...]
+#                     [--asan PATH --asan-file FILE[:TESTS]...]
+#                     [UNIT_BINARY | TEST_FILE.sh]...
 #
 #   --zdt PATH    the zdt binary to test (default: ./zdt at the repository root)
 #   --torture     also run the long tests/t9*.sh
@@ -11,9 +12,13 @@
 #   --keep        keep every scratch folder under tests/out/
 #   -v            print each test file's full output
 #   -j N          run N test files at a time (default 1; results in order)
+#   --asan PATH   also run each --asan-file (tests/FILE; TESTS: only those
+#                 test numbers, as 2,5-19) against PATH, an ASan + UBSan build
+#                 (make zdt-asan), with the sanitizer options of make asan
 #
 # Runs each cmocka UNIT_BINARY (each test case counts once), then every
-# tests/t[0-8]*.sh, each in its own bash with ZDT, ZDT_SRC, GEN_TREE (and
+# tests/t[0-8]*.sh (only the TEST_FILE.sh given, when some are; t9 ones
+# too), each in its own bash with ZDT, ZDT_SRC, GEN_TREE (and
 # TEST_KEEP) in the environment.  One line per binary or file, then the
 # last line "N passed, N failed" (", N skipped" when some were); exit 0
 # iff nothing failed.  Logs: tests/out/<name>.log ($ZDT_TEST_OUT instead of
@@ -26,7 +31,7 @@ OUT=${ZDT_TEST_OUT:-$TESTS_DIR/out}
 export ZDT_TEST_OUT=$OUT
 zdt_bin=$ZDT_SRC/zdt
 torture= valgrind= keep= verbose= jobs=1
-units=()
+units=() picked=() asan_bin= asan_files=()
 
 usage() {
 	sed -n '4,13s/^# \{0,1\}//p' "$0"
@@ -43,9 +48,12 @@ while [ $# -gt 0 ]; do
 	-v | --verbose) verbose=1 ;;
 	-j) [ $# -ge 2 ] || usage; jobs=$2; shift ;;
 	-j*) jobs=${1#-j} ;;
+	--asan) [ $# -ge 2 ] || usage; asan_bin=$2; shift ;;
+	--asan-file) [ $# -ge 2 ] || usage; asan_files+=("$2"); shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; units+=("$@"); break ;;
 	-*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+	*.sh) picked+=("$1") ;;
 	*) units+=("$1") ;;
 	esac
 	shift
@@ -57,6 +65,13 @@ if [ ! -x "$zdt_bin" ]; then
 	exit 2
 fi
 case $jobs in '' | *[!0-9]* | 0) echo "run.sh: invalid -j '$jobs'" >&2; usage ;; esac
+if [ -n "$asan_bin" ]; then
+	case $asan_bin in /*) ;; *) asan_bin=$PWD/$asan_bin ;; esac
+	[ -x "$asan_bin" ] || { echo "run.sh: no ASan binary at '$asan_bin' (make zdt-asan)" >&2; exit 2; }
+elif [ ${#asan_files[@]} != 0 ]; then
+	echo "run.sh: --asan-file without --asan PATH" >&2
+	usage
+fi
 mkdir -p "$OUT"
 
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
@@ -132,37 +147,78 @@ done
 
 # ---- end-to-end test files ----
 files=()
-for t in "$TESTS_DIR"/t[0-8]*.sh; do [ ! -f "$t" ] || files+=("$t"); done
-if [ -n "$torture" ]; then
+for t in ${picked[@]+"${picked[@]}"}; do
+	[ -f "$t" ] || { echo "run.sh: no test file '$t'" >&2; exit 2; }
+	case $t in /*) ;; *) t=$PWD/$t ;; esac
+	files+=("$t")
+done
+[ ${#picked[@]} != 0 ] || for t in "$TESTS_DIR"/t[0-8]*.sh; do [ ! -f "$t" ] || files+=("$t"); done
+if [ -n "$torture" ] && [ ${#picked[@]} = 0 ]; then
 	for t in "$TESTS_DIR"/t9*.sh; do [ ! -f "$t" ] || files+=("$t"); done
 fi
+# each file's kind: "-" a plain run, or "asan:TESTS" (TESTS may be empty)
+kinds=()
+for t in ${files[@]+"${files[@]}"}; do kinds+=(-); done
+for a in ${asan_files[@]+"${asan_files[@]}"}; do
+	t=$TESTS_DIR/${a%%:*}
+	[ -f "$t" ] || { echo "run.sh: --asan-file: no test file '$t'" >&2; exit 2; }
+	sel=
+	case $a in *:*) sel=${a#*:} ;; esac
+	files+=("$t")
+	kinds+=("asan:$sel")
+done
 
-run_file() { # TEST LOG: runs one file, its exit code in LOG.rc
+# the log of file number I
+log_of() {
+	local name
+	name=$(basename "${files[$1]%.sh}")
+	case ${kinds[$1]} in
+	asan:*) echo "$OUT/asan/$name.log" ;;
+	*) echo "$OUT/$name.log" ;;
+	esac
+}
+
+run_file() { # TEST LOG KIND: runs one file, its exit code in LOG.rc
 	local tmo
 	case $(basename "$1") in t9*) tmo=${TEST_TIMEOUT:-7200} ;; *) tmo=${TEST_TIMEOUT:-900} ;; esac
 	local t0=$SECONDS rc
-	timeout -k 10 "$tmo" bash "$1" >"$2" 2>&1 </dev/null
+	case $3 in
+	asan:*)
+		# its own scratch folders and logs (the same file may run plainly
+		# meanwhile), the same tree cache
+		ZDT=$asan_bin ZDT_ASAN=1 ZDT_TEST_RUN=${3#asan:} ZDT_TEST_OUT=$OUT/asan ZDT_TEST_CACHE=$OUT/cache \
+			ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			timeout -k 10 "$tmo" bash "$1" >"$2" 2>&1 </dev/null
+		;;
+	*) timeout -k 10 "$tmo" bash "$1" >"$2" 2>&1 </dev/null ;;
+	esac
 	rc=$?
 	echo "$rc $((SECONDS - t0))" >"$2.rc"
 }
 
-for t in ${files[@]+"${files[@]}"}; do
-	rm -f "$OUT/$(basename "${t%.sh}").log.rc"
+[ ${#asan_files[@]} = 0 ] || mkdir -p "$OUT/asan"
+for i in ${files[@]+"${!files[@]}"}; do
+	rm -f "$(log_of "$i").rc"
 done
 # the files run -j at a time; results are reported in order
 (
-	for t in ${files[@]+"${files[@]}"}; do
+	for i in ${files[@]+"${!files[@]}"}; do
 		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
-		run_file "$t" "$OUT/$(basename "${t%.sh}").log" &
+		run_file "${files[$i]}" "$(log_of "$i")" "${kinds[$i]}" &
 	done
 	wait
 ) &
 sched=$!
 trap 'kill $sched 2>/dev/null; exit 130' INT TERM
 
-for t in ${files[@]+"${files[@]}"}; do
-	name=$(basename "$t")
-	log=$OUT/${name%.sh}.log
+for i in ${files[@]+"${!files[@]}"}; do
+	name=$(basename "${files[$i]}")
+	log=$(log_of "$i")
+	case ${kinds[$i]} in
+	asan:) name="$name (asan)" ;;
+	asan:*) name="$name (asan, tests ${kinds[$i]#asan:})" ;;
+	esac
 	while [ ! -s "$log.rc" ]; do
 		kill -0 $sched 2>/dev/null || [ -s "$log.rc" ] || { echo "run.sh: $name did not run" >&2; break; }
 		sleep 0.2

@@ -22,7 +22,12 @@ HOSTILE=$TESTS_DIR/hostile.py
 if [ -n "${HOSTILE_CASES:-}" ]; then
 	CASES=$HOSTILE_CASES
 elif [ -n "$QUICK" ]; then
-	CASES="control dotdot absolute hardlink-absolute duplicate"
+	# the first ones held from the start; the others each found a defect
+	# (verify: a member below a symlink, a hardlink to a symlink; rollback
+	# --full: an archive that disagrees on a type or has a member more;
+	# a message cut across lines by a newline in a name)
+	CASES="control dotdot absolute hardlink-absolute duplicate below-symlink hardlink-to-symlink
+		device-disagrees archive-extra-below-symlink newline-dotdot"
 else
 	CASES=$(python3 "$HOSTILE" list | cut -d" " -f1)
 fi

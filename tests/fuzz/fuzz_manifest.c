@@ -64,7 +64,9 @@ static void read_all(const uint8_t *data, size_t size)
 	struct sbuf sb = SBUF_INIT;
 	int fd = memfd(data, size), rc, n = 0;
 
-	(void)manifest_check_archive(fd, err, sizeof(err), &has, &h, &asize);
+	struct hset links = { 0 };
+	(void)manifest_check_archive(fd, err, sizeof(err), &has, &h, &asize, &links);
+	hset_free(&links);
 	lseek(fd, 0, SEEK_SET);
 	mentry_init(&e);
 	if (mreader_open(&r, fd) >= 0) {

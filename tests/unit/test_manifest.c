@@ -872,6 +872,57 @@ static void test_unsafe_path(void **state)
 	expect_reject(DIR_(".") FILE_("..\\057x"), "end entries=2 files=1 bytes=0\n", "unsafe path");
 }
 
+/*
+ * Every entry sits in a folder entry met before it: nothing below a
+ * symlink, a file or a folder the manifest does not have (a rollback would
+ * otherwise create it through whatever is there).
+ */
+static void test_entry_without_its_folder(void **state)
+{
+	(void)state;
+	expect_accept(DIR_(".") DIR_("a") DIR_("a/b") FILE_("a/b/c") FILE_("a/d") FILE_("e"),
+		      "end entries=6 files=3 bytes=0\n");
+	expect_reject(DIR_(".") DIR_("lib") "l 0777 0 0 4 1.000000000 - - - lib/link -> a.so\n"
+		      FILE_("lib/link/x"), "end entries=4 files=1 bytes=0\n",
+		      "entry without its folder: 'lib/link/x'");
+	expect_reject(DIR_(".") FILE_("f") FILE_("f/x"), "end entries=3 files=2 bytes=0\n",
+		      "entry without its folder: 'f/x'");
+	expect_reject(DIR_(".") FILE_("a") HL_("b", "a") FILE_("b/x"), "end entries=4 files=3 bytes=0\n",
+		      "entry without its folder: 'b/x'");
+	expect_reject(DIR_(".") FILE_("a/x"), "end entries=2 files=1 bytes=0\n",
+		      "entry without its folder: 'a/x'");
+	expect_reject(DIR_(".") DIR_("a") FILE_("a/b/x"), "end entries=3 files=1 bytes=0\n",
+		      "entry without its folder: 'a/b/x'");
+}
+
+/* the paths in a reader's error are escaped: the message is one line */
+static void test_error_paths_escaped(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *entries, *end, *why;
+	} c[] = {
+		{ DIR_(".") FILE_("a\\012/../x"), "end entries=2 files=1 bytes=0\n", "unsafe path 'a\\012/../x'" },
+		{ DIR_(".") FILE_("b") FILE_("a\\012"), "end entries=3 files=2 bytes=0\n",
+		  "out of order: 'a\\012' after 'b'" },
+		{ DIR_(".") FILE_("n\\012l") FILE_("n\\012l/x"), "end entries=3 files=2 bytes=0\n",
+		  "entry without its folder: 'n\\012l/x'" },
+		{ DIR_(".") FILE_("a") HL_("b", "c\\012/../a"), "end entries=3 files=2 bytes=0\n",
+		  "unsafe hardlink target 'c\\012/../a'" },
+		{ DIR_(".") FILE_("a") HL_("b", "b\\012"), "end entries=3 files=2 bytes=0\n",
+		  "hardlink to a later path 'b\\012'" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sbuf sb = SBUF_INIT;
+		char err[512];
+		seal(&sb, c[i].entries, c[i].end);
+		assert_int_equal(read_all(sb.buf, sb.len, err, sizeof(err)), -1);
+		if (strchr(err, '\n') || !strstr(err, c[i].why))
+			fail_msg("case %zu: error '%s', expected one line with '%s'", i, err, c[i].why);
+		sbuf_free(&sb);
+	}
+}
+
 static void test_bad_fields(void **state)
 {
 	(void)state;
@@ -887,6 +938,13 @@ static void test_bad_fields(void **state)
 	expect_reject(DIR_(".") "f 0644 0 0 0 1.000000000 " H0 " x - a\n", end2, "offset");
 	expect_reject(DIR_(".") "f 0644 0 0 0 1.000000000 " H0 " - 12345 a\n", end2, "xattr");
 	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 1:3 - - a\n", end2, "device");
+	/* device numbers: decimal, no sign, 32 bits each (sscanf took "-1" and wrapped) */
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 -1,3 - - a\n", end2, "device");
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 1,+3 - - a\n", end2, "device");
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 4294967296,3 - - a\n", end2, "device");
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 1,3x - - a\n", end2, "device");
+	expect_reject(DIR_(".") "c 0644 0 0 0 1.000000000 1, - - a\n", end2, "device");
+	expect_accept(DIR_(".") "c 0644 0 0 0 1.000000000 4294967295,0 - - a\n", "end entries=2 files=0 bytes=0\n");
 	expect_reject(DIR_(".") "f 0644 0 0 0 1.000000000 " H0 " - - a -> b\n", end2, "link target");
 	expect_reject(DIR_(".") "l 0777 0 0 0 1.000000000 - - - a -> \n", end2, "symlink target");
 	expect_reject(DIR_(".") "f 0644 0 0 0 1.000000000 " H0 " - -  a\n", end2, "escape");
@@ -897,6 +955,10 @@ static void test_bad_fields(void **state)
 	expect_reject(DIR_(".") FILE_("a"), "end entries=1 files=1 bytes=0\n", "entries");
 	expect_reject(DIR_(".") FILE_("a"), "end entries=2 files=1\n", "end line");
 	expect_reject(DIR_(".") FILE_("a"), "end entries=2 files=1 bytes=0 x\n", "end line");
+	expect_reject(DIR_(".") FILE_("a"), "end entries=+2 files=1 bytes=0\n", "end line");
+	expect_reject(DIR_(".") FILE_("a"), "end entries=2 files=1 bytes=-0\n", "end line");
+	expect_reject(DIR_(".") FILE_("a"), "end entries=2  files=1 bytes=0\n", "end line");
+	expect_reject(DIR_(".") FILE_("a"), "end entries=2 files=1 bytes=18446744073709551616\n", "end line");
 }
 
 /*
@@ -990,6 +1052,8 @@ int main(void)
 		cmocka_unit_test(test_first_entry_not_root),
 		cmocka_unit_test(test_hardlink_to_later_path),
 		cmocka_unit_test(test_unsafe_path),
+		cmocka_unit_test(test_entry_without_its_folder),
+		cmocka_unit_test(test_error_paths_escaped),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_empty_value_into_fresh_buffer),
 		cmocka_unit_test(test_bad_headers),

@@ -5,10 +5,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../../common/util.h"
 
@@ -484,6 +487,71 @@ static void test_sbuf_addf_and_adds(void **state)
 	sbuf_free(&ref);
 }
 
+/* escp(): esc_path() for a message argument, eight alive at a time, errno kept */
+static void test_escp(void **state)
+{
+	(void)state;
+	const char *v[8];
+	char name[16];
+
+	assert_string_equal(escp("a\nb c\\"), "a\\012b\\040c\\\\");
+	assert_string_equal(escp(NULL), "");
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "p %d", i);
+		v[i] = escp(name);
+	}
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "p\\040%d", i);
+		assert_string_equal(v[i], name);
+	}
+	char big[5000];
+	memset(big, '\n', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	errno = EIO;
+	assert_int_equal(strlen(escp(big)), 4 * (sizeof(big) - 1));
+	assert_int_equal(errno, EIO);
+}
+
+/* what error(), warning(), note() and hint() write to stderr fd 2 */
+static char *stderr_of(void (*fn)(void))
+{
+	int fd = memfd_create("stderr", 0), saved = dup(2);
+	static char out[8192];
+
+	assert_true(fd >= 0 && saved >= 0);
+	dup2(fd, 2);
+	fn();
+	dup2(saved, 2);
+	close(saved);
+	ssize_t n = pread(fd, out, sizeof(out) - 1, 0);
+	assert_true(n >= 0);
+	out[n] = '\0';
+	close(fd);
+	return out;
+}
+
+static void say_raw(void)
+{
+	/* a caller that forgot escp(), and a library's text */
+	error("cannot open: '%s': %s", "conf/a\n/../x", "bad\rtext");
+	warning("file vanished: '%s'", "x\ny");
+	note("kept '%s'", "n\nl");
+	hint("see '%s'", "h\nint");
+}
+
+/* one message, one line, whatever the arguments hold */
+static void test_messages_one_line(void **state)
+{
+	(void)state;
+	const char *out = stderr_of(say_raw);
+	const char *want = "zdt: cannot open: 'conf/a\\012/../x': bad\\015text\n"
+			   "zdt: warning: file vanished: 'x\\012y'\n"
+			   "kept 'n\\012l'\n"
+			   "hint: see 'h\\012int'\n";
+	if (strcmp(out, want))
+		fail_msg("stderr:\n%s\nexpected:\n%s", out, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +570,8 @@ int main(void)
 		cmocka_unit_test(test_time_roundtrip),
 		cmocka_unit_test(test_sbuf_growth),
 		cmocka_unit_test(test_sbuf_addf_and_adds),
+		cmocka_unit_test(test_escp),
+		cmocka_unit_test(test_messages_one_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
