@@ -967,6 +967,8 @@ static void enter_dir(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 static void snap_only(struct rbctx *r, int dfd, const char *name, struct sbuf *rel, int sc)
 {
 	note_change(r, CH_REMOVED, rel->buf, &r->m, NULL);
+	if (r->mode == RB_APPLY && r->fused && r->m.type != M_FILE)
+		(void)a_entry(r);	/* every member's header, as rb_verify_needed does */
 	if (r->m.type == M_DIR) {
 		enter_dir(r, dfd, name, rel, sc == SC_ANCESTOR ? SC_IN : sc, 0, NULL);
 		return;
@@ -1147,6 +1149,8 @@ void rb_merge(struct rbctx *r, int mode)
 		progress_start(&r->prog, progress_enabled(r->z->progress), "rollback", r->bytes_write);
 	}
 	m_next(r);	/* "." */
+	if (mode == RB_APPLY && r->fused && r->mstate > 0)
+		(void)a_entry(r);
 	sbuf_adds(&rel, ".");
 	int sc = scope(r, ".");
 	struct stat st;
@@ -1164,6 +1168,24 @@ void rb_merge(struct rbctx *r, int mode)
 		enter_dir(r, -1, ".", &rel, sc, 0, NULL);
 	if (r->mstate > 0)
 		die(ZDT_EINTEGRITY, "manifest of %s: entry outside the tree: '%s'", snapname(r), escp(r->m.path.buf));
+	if (mode == RB_APPLY && r->fused) {
+		/* as rb_verify_needed: nothing after the manifest's last entry */
+		int rc = ARCHIVE_OK;
+		while (r->aord < r->entries && ((rc = archive_read_next_header(r->a, &r->ae)) == ARCHIVE_OK ||
+						rc == ARCHIVE_WARN))
+			r->aord++;
+		if (r->aord == r->entries)
+			rc = archive_read_next_header(r->a, &r->ae);
+		if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+			struct sbuf p = SBUF_INIT;
+			member_path(&p, r->ae);
+			die(ZDT_EINTEGRITY, "archive of %s: member '%s' is not in the manifest", snapname(r),
+			    escp(p.buf));
+		}
+		if (rc != ARCHIVE_EOF)
+			die(ZDT_EINTEGRITY, "damaged archive of %s after its last entry: %s", snapname(r),
+			    archive_error_string(r->a));
+	}
 	if (mode == RB_APPLY) {
 		progress_end(&r->prog);
 		a_close(r);

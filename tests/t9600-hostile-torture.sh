@@ -93,6 +93,16 @@ hostile_case() { # NAME EXPECT WHAT
 			cmp stamp.before stamp.now || { echo "$name: the live tree changed" >&9; return 1; }
 		fi
 		check_eq "$name: rollback-interrupted" 0 "$(count_state AR rollback-interrupted)"
+		# into an empty folder, where members are checked as they are
+		# written: exit 4, and the folder is left empty
+		mv src src.live
+		mkdir src
+		rc=0
+		zdt -b "$BK" rollback -c AR >/dev/null 2>err.rollback3 || rc=$?
+		[ $rc = 4 ] || { echo "$name: rollback into an empty folder: exit $rc" >&9; bad=1; }
+		[ -z "$(ls -A src)" ] || { echo "$name: rollback into an empty folder left files" >&9; bad=1; }
+		rm -rf src
+		mv src.live src
 		;;
 	esac
 	outside_state >outside.now
