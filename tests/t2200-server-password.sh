@@ -139,33 +139,37 @@ expect_success 'no port configured: a warning, and the rollback goes on' '
 	restored core
 '
 
-expect_success 'the password is gone from /proc/PID/cmdline while the rollback runs' '
-	gen_tree ar
-	zdt -b "$BK" backup -c AR ar >/dev/null
-	"$MUTATE" ar 5 42 >/dev/null
-	# 30 ms more per folder read: the rollback lasts seconds
-	strace -f -o /dev/null -e trace=getdents64 -e inject=getdents64:delay_enter=30000 \
-		"$ZDT" -b "$BK" rollback --from AR --no-server-check 127.0.0.1 admin $PW >out 2>err &
-	spid=$!
-	when_finished "kill -9 $spid 2>/dev/null || :"
-	zpid=
-	for i in $(seq 400); do
-		for c in $(children $spid); do
-			grep -qs "pid=$c .*command=rollback.*event=start" "$BK/audit.log" && zpid=$c
+# under valgrind, /proc/PID/cmdline is valgrind's own command line, a copy
+# that zdt's wiping of its argv cannot reach: the check means nothing there
+if [ -z "${ZDT_VALGRIND:-}" ]; then
+	expect_success 'the password is gone from /proc/PID/cmdline while the rollback runs' '
+		gen_tree ar
+		zdt -b "$BK" backup -c AR ar >/dev/null
+		"$MUTATE" ar 5 42 >/dev/null
+		# 30 ms more per folder read: the rollback lasts seconds
+		strace -f -o /dev/null -e trace=getdents64 -e inject=getdents64:delay_enter=30000 \
+			"$ZDT" -b "$BK" rollback --from AR --no-server-check 127.0.0.1 admin $PW >out 2>err &
+		spid=$!
+		when_finished "kill -9 $spid 2>/dev/null || :"
+		zpid=
+		for i in $(seq 400); do
+			for c in $(children $spid); do
+				grep -qs "pid=$c .*command=rollback.*event=start" "$BK/audit.log" && zpid=$c
+			done
+			[ -z "$zpid" ] || break
+			sleep 0.025
 		done
-		[ -z "$zpid" ] || break
-		sleep 0.025
-	done
-	test -n "$zpid"
-	tr "\0" " " </proc/$zpid/cmdline >cmdline
-	kill -0 $zpid	# still running: what was read is what ps shows now
-	cat cmdline
-	check_grep "rollback" cmdline
-	check_grep "admin" cmdline
-	check_no_grep "$PW" cmdline
-	wait $spid
-	! grep -q "$PW" out err
-'
+		test -n "$zpid"
+		tr "\0" " " </proc/$zpid/cmdline >cmdline
+		kill -0 $zpid	# still running: what was read is what ps shows now
+		cat cmdline
+		check_grep "rollback" cmdline
+		check_grep "admin" cmdline
+		check_no_grep "$PW" cmdline
+		wait $spid
+		! grep -q "$PW" out err
+	'
+fi
 
 expect_success 'the password is nowhere in the backup folder, the output or the audit log; USER is' '
 	gen_tree ar
