@@ -204,9 +204,9 @@ static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 
 	if (!si->has_pin)
 		return;
-	real = realpath(z->backup_dir, NULL);
 	if (fstat(z->bkfd, &st) < 0)
 		die_errno(ZDT_EFAIL, "cannot stat the backup folder '%s'", escp(zdt_bkdir(z)));
+	real = realpath(z->backup_dir, NULL);
 	if (real && !strcmp(real, si->bk_path) && (uint64_t)st.st_dev == si->bk_dev &&
 	    (uint64_t)st.st_ino == si->bk_ino) {
 		free(real);
@@ -231,12 +231,14 @@ static void pin_check(struct zdt *z, const struct snapinfo *si, int accept)
 		free(real);
 		return;
 	}
+	const char *now = escp(real ? real : zdt_bkdir(z));	/* a copy: real is freed before exit */
+	free(real);
 	die_hint(ZDT_EREFUSED, "a moved, copied or remounted backup folder may hold snapshots put there by someone "
 		 "else; check it, then put it back where it was made (or roll back from there); if you moved "
 		 "or restored it yourself, --accept-moved-backup-dir goes on",
 		 "the backup folder of %s %s has moved: it was '%s' (device %u:%u, inode %" PRIu64 ") at backup time, "
 		 "now '%s' (device %u:%u, inode %" PRIu64 ")", component_name(si->comp), si->id, escp(si->bk_path),
-		 major((dev_t)si->bk_dev), minor((dev_t)si->bk_dev), si->bk_ino, escp(real ? real : zdt_bkdir(z)),
+		 major((dev_t)si->bk_dev), minor((dev_t)si->bk_dev), si->bk_ino, now,
 		 major(st.st_dev), minor(st.st_dev), (uint64_t)st.st_ino);
 }
 
