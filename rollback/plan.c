@@ -171,6 +171,28 @@ static struct archive_entry *a_entry(struct rbctx *r)
 	return r->ae;
 }
 
+/* exit 4 unless the archive ends with the manifest's last entry (the
+ * members not read yet are skipped) */
+static void a_expect_end(struct rbctx *r, const char *hint)
+{
+	int rc = ARCHIVE_OK;
+
+	while (r->aord < r->entries && ((rc = archive_read_next_header(r->a, &r->ae)) == ARCHIVE_OK ||
+					rc == ARCHIVE_WARN))
+		r->aord++;
+	if (r->aord == r->entries)
+		rc = archive_read_next_header(r->a, &r->ae);
+	if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+		struct sbuf p = SBUF_INIT;
+		member_path(&p, r->ae);
+		die_hint(ZDT_EINTEGRITY, hint, "archive of %s: member '%s' is not in the manifest", snapname(r),
+			 escp(p.buf));
+	}
+	if (rc != ARCHIVE_EOF)
+		die_hint(ZDT_EINTEGRITY, hint, "damaged archive of %s after its last entry: %s", snapname(r),
+			 archive_error_string(r->a));
+}
+
 /* ---- open and check ---------------------------------------------------- */
 
 static void open_manifest(struct rbctx *r)
@@ -328,17 +350,8 @@ void rb_verify_needed(struct rbctx *r)
 			    snapname(r), escp(r->m.path.buf), archive_error_string(r->a));
 		}
 	}
-	/* and nothing in the archive after the manifest's last entry */
-	rc = archive_read_next_header(r->a, &r->ae);
 	progress_end(&r->prog);
-	if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-		member_path(&p, r->ae);
-		die_hint(ZDT_EINTEGRITY, "the live tree was not touched; 'zdt verify' names every damaged path",
-			 "archive of %s: member '%s' is not in the manifest", snapname(r), escp(p.buf));
-	}
-	if (rc != ARCHIVE_EOF)
-		die_hint(ZDT_EINTEGRITY, "the live tree was not touched; 'zdt verify' names every damaged path",
-			 "damaged archive of %s after its last entry: %s", snapname(r), archive_error_string(r->a));
+	a_expect_end(r, "the live tree was not touched; 'zdt verify' names every damaged path");
 	sbuf_free(&p);
 	a_close(r);
 	if (v.n)
@@ -1168,24 +1181,8 @@ void rb_merge(struct rbctx *r, int mode)
 		enter_dir(r, -1, ".", &rel, sc, 0, NULL);
 	if (r->mstate > 0)
 		die(ZDT_EINTEGRITY, "manifest of %s: entry outside the tree: '%s'", snapname(r), escp(r->m.path.buf));
-	if (mode == RB_APPLY && r->fused) {
-		/* as rb_verify_needed: nothing after the manifest's last entry */
-		int rc = ARCHIVE_OK;
-		while (r->aord < r->entries && ((rc = archive_read_next_header(r->a, &r->ae)) == ARCHIVE_OK ||
-						rc == ARCHIVE_WARN))
-			r->aord++;
-		if (r->aord == r->entries)
-			rc = archive_read_next_header(r->a, &r->ae);
-		if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-			struct sbuf p = SBUF_INIT;
-			member_path(&p, r->ae);
-			die(ZDT_EINTEGRITY, "archive of %s: member '%s' is not in the manifest", snapname(r),
-			    escp(p.buf));
-		}
-		if (rc != ARCHIVE_EOF)
-			die(ZDT_EINTEGRITY, "damaged archive of %s after its last entry: %s", snapname(r),
-			    archive_error_string(r->a));
-	}
+	if (mode == RB_APPLY && r->fused)
+		a_expect_end(r, NULL);	/* as rb_verify_needed */
 	if (mode == RB_APPLY) {
 		progress_end(&r->prog);
 		a_close(r);
