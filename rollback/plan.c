@@ -10,6 +10,15 @@
  * against the manifest, then renaming it over the name; a symlink where the
  * snapshot has a folder is unlinked, never followed.  Folder metadata is
  * set when the walk leaves the folder, after its children changed it.
+ *
+ * Into an empty install folder (fused), the small files and the metadata
+ * of the new folders go to worker threads (common/wpool.h): each new
+ * folder gets a queue, its files and then its metadata go there in order,
+ * so a folder's mtime is set after its last file was created.  This thread
+ * still reads, checks and hashes every member before handing it over, and
+ * waits for the queues to drain before anything that depends on their
+ * work: a hardlink (its target), the metadata of a folder it sets itself,
+ * the end.
  */
 #include "plan.h"
 
@@ -30,6 +39,7 @@
 #include "../common/atomic.h"
 #include "../common/component.h"
 #include "../common/fsops.h"
+#include "../common/wpool.h"
 #include "../common/xattr.h"
 #include "../zdt.h"
 #include "member.h"
@@ -550,6 +560,74 @@ _Noreturn static void apply_fail(struct rbctx *r, const char *what, const char *
 		 "cannot %s: '%s/%s': %s", what, escp(r->root), p.buf, strerror(e));
 }
 
+/* ---- worker threads (fused) -------------------------------------------- */
+
+static struct wpool *live_pool;	/* stopped at exit, before fresh_undo empties the folder */
+
+static void pool_abort(void)
+{
+	wpool_stop(live_pool);
+	live_pool = NULL;
+}
+
+static int pool_queues(void)
+{
+#ifdef ZDT_TESTING
+	const char *e = getenv("ZDT_TEST_WRITERS");
+	if (e)
+		return atoi(e);
+#endif
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n >= 2 ? 2 : 1;
+}
+
+static void pool_start(struct rbctx *r)
+{
+	static int hooked;
+	int nq = pool_queues();
+
+	if (nq < 1)
+		return;
+	if (!hooked) {
+		err_on_exit(pool_abort);
+		hooked = 1;
+	}
+	r->wp = live_pool = wpool_start(nq);
+	r->wq = 0;
+	r->n_pooled = 0;
+}
+
+/* a worker failed: its error, as this thread's own */
+_Noreturn static void pool_fail(struct rbctx *r)
+{
+	int e = EIO;
+	const char *what = "write", *rel = "?";
+	struct sbuf sb = SBUF_INIT;
+
+	wpool_failed(r->wp, &e, &what, &rel);
+	sbuf_adds(&sb, rel);
+	errno = e;
+	apply_fail(r, what, sb.buf);
+}
+
+/* every job done (exits with a worker's error) */
+static void pool_sync(struct rbctx *r)
+{
+	if (r->wp && wpool_drain(r->wp) < 0)
+		pool_fail(r);
+}
+
+static void pool_end(struct rbctx *r)
+{
+	if (!r->wp)
+		return;
+	pool_sync(r);
+	verbose("%s: %" PRIu64 " files written by %d writer thread%s", component_name(r->comp), r->n_pooled,
+		wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
+	wpool_stop(r->wp);
+	r->wp = live_pool = NULL;
+}
+
 static void tmpname(struct rbctx *r, char *buf, size_t n)
 {
 	snprintf(buf, n, TMP_PREFIX "%ld.%u", (long)getpid(), r->tmpseq++);
@@ -784,6 +862,58 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	cleanup_forget(h);
 }
 
+/* write_file() through a worker: a small file without holes, attributes
+ * or an inherited ACL, into a folder created by this rollback; its data
+ * is read and checked here, written there.  0: not for the pool. */
+static int write_file_pool(struct rbctx *r, int dfd, const char *name, const char *rel)
+{
+	const struct mentry *m = &r->m;
+
+	if (!r->wp || m->size > WPOOL_FILE_MAX || m->has_xattr || r->parent_dacl || strlen(rel) > 65536)
+		return 0;
+	struct archive_entry *e = a_entry(r);
+	if (archive_entry_sparse_count(e) > 0)
+		return 0;
+	struct wmeta wm = { .mode = m->mode, .uid = (uid_t)m->uid, .gid = (gid_t)m->gid,
+			    .mtime = { m->mtime_sec, m->mtime_nsec } };
+	if (r->is_root && (m->uid != r->euid || m->gid != r->egid))
+		wm.flags |= WM_CHOWN;
+	if (m->mode & 07000)
+		wm.flags |= WM_CHMOD;
+	if (m->size >= SFR_MIN)
+		wm.flags |= WM_SFR;
+	char *data = wpool_file(r->wp, r->wq, dfd, name, rel, (size_t)m->size, &wm);
+	if (!data)
+		pool_fail(r);
+	const void *buf;
+	size_t n;
+	la_int64_t off;
+	uint64_t pos = 0;
+	int rc;
+	while ((rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
+		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > m->size || n > m->size - (uint64_t)off) {
+			pos = UINT64_MAX;
+			break;
+		}
+		memset(data + pos, 0, (size_t)((uint64_t)off - pos));	/* zeros where there is no block */
+		memcpy(data + off, buf, n);
+		pos = (uint64_t)off + n;
+		progress_add(&r->prog, n);
+		check_signal();
+	}
+	if (pos != UINT64_MAX && rc != ARCHIVE_EOF)
+		die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s", snapname(r), escp(rel),
+		    archive_error_string(r->a));
+	if (pos != UINT64_MAX && pos < m->size)
+		memset(data + pos, 0, (size_t)(m->size - pos));
+	if (pos == UINT64_MAX || !XXH128_isEqual(XXH3_128bits(data, (size_t)m->size), m->hash))
+		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; nothing was written there",
+		    escp(rel), snapname(r));
+	wpool_submit(r->wp, r->wq);
+	r->n_pooled++;
+	return 1;
+}
+
 /* creates the current entry (not a folder) as tmp, then renames it */
 static void create_other(struct rbctx *r, int dfd, const char *name, const char *rel)
 {
@@ -806,6 +936,7 @@ static void create_other(struct rbctx *r, int dfd, const char *name, const char 
 		break;
 	case M_HARDLINK: {
 		const char *base;
+		pool_sync(r);	/* its target may be in a queue */
 		int pfd = open_parent_nofollow(r->rootfd, m->target.buf, &base);
 		rc = pfd < 0 ? -1 : linkat(pfd, base, dfd, tmp, 0);
 		if (pfd >= 0)
@@ -915,7 +1046,7 @@ static void enter_dir(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 {
 	struct mentry dm;
 	struct archive_entry *xe = NULL;
-	int fd = -1, created = 0;
+	int fd = -1, created = 0, wq = r->wq;
 
 	mentry_init(&dm);
 	mentry_copy(&dm, &r->m);
@@ -941,8 +1072,27 @@ static void enter_dir(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 	}
 	r->dstack[r->ndstack++] = r->ord;
 	m_next(r);
+	if (created && r->wp) {
+		r->wq = wpool_pick(r->wp);
+		r->new_dir = 1;
+	}
 	merge_dir(r, fd, rel);
 	r->ndstack--;
+	if (r->wp && created && !xe && !r->parent_dacl) {
+		/* owner, mode, mtime after its files, in their queue */
+		struct wmeta wm = { .mode = dm.mode, .uid = (uid_t)dm.uid, .gid = (gid_t)dm.gid,
+				    .mtime = { dm.mtime_sec, dm.mtime_nsec } };
+		if (r->is_root)
+			wm.flags |= WM_CHOWN;
+		int q = r->wq;
+		r->wq = wq;
+		if (wpool_dir(r->wp, q, fd, rel->buf, &wm) < 0)
+			pool_fail(r);
+		mentry_release(&dm);
+		return;
+	}
+	r->wq = wq;
+	pool_sync(r);	/* what the queues do here is done first */
 	if (r->mode == RB_APPLY) {
 		struct stat now;
 		if (fstat(fd, &now) < 0)
@@ -987,8 +1137,10 @@ static void snap_only(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 		return;
 	}
 	if (r->mode == RB_APPLY) {
-		if (r->m.type == M_FILE)
-			write_file(r, dfd, name, rel->buf, 0);
+		if (r->m.type == M_FILE) {
+			if (!write_file_pool(r, dfd, name, rel->buf))
+				write_file(r, dfd, name, rel->buf, 0);
+		}
 		else
 			create_other(r, dfd, name, rel->buf);
 	}
@@ -1082,11 +1234,14 @@ static void merge_dir(struct rbctx *r, int dfd, struct sbuf *rel)
 	size_t i = 0, base = rel->len;
 	char *dirpath = xstrdup(rel->buf);
 
-	int saved_dacl = r->parent_dacl;
-	if (r->mode == RB_APPLY && dfd >= 0)	/* new files here inherit this ACL */
+	int saved_dacl = r->parent_dacl, new_dir = r->new_dir;
+	r->new_dir = 0;
+	/* new files here inherit this ACL; a folder just created into an
+	 * empty install folder holds nothing and has its parent's */
+	if (r->mode == RB_APPLY && dfd >= 0 && !new_dir)
 		r->parent_dacl = fgetxattr(dfd, "system.posix_acl_default", NULL, 0) >= 0;
 	memset(&dl, 0, sizeof(dl));
-	if (dfd >= 0 && dirlist_read(dfd, &dl) < 0) {
+	if (dfd >= 0 && !new_dir && dirlist_read(dfd, &dl) < 0) {
 		if (r->mode == RB_APPLY)
 			apply_fail(r, "read the folder", rel->buf);
 		die_errno(ZDT_EFAIL, "cannot read the folder: '%s/%s'", escp(r->root), escp(rel->buf));
@@ -1160,6 +1315,8 @@ void rb_merge(struct rbctx *r, int mode)
 		r->egid = getegid();
 		a_open(r);
 		progress_start(&r->prog, progress_enabled(r->z->progress), "rollback", r->bytes_write);
+		if (r->fused)
+			pool_start(r);
 	}
 	m_next(r);	/* "." */
 	if (mode == RB_APPLY && r->fused && r->mstate > 0)
@@ -1181,6 +1338,7 @@ void rb_merge(struct rbctx *r, int mode)
 		enter_dir(r, -1, ".", &rel, sc, 0, NULL);
 	if (r->mstate > 0)
 		die(ZDT_EINTEGRITY, "manifest of %s: entry outside the tree: '%s'", snapname(r), escp(r->m.path.buf));
+	pool_end(r);
 	if (mode == RB_APPLY && r->fused)
 		a_expect_end(r, NULL);	/* as rb_verify_needed */
 	if (mode == RB_APPLY) {

@@ -109,6 +109,11 @@ struct rbctx {
 	int dio_ok;
 	unsigned tmpseq;
 	struct archive_entry *scratch;
+	/* fused: worker threads create the small files (common/wpool.h) */
+	struct wpool *wp;
+	int wq;			/* the queue of the folder being applied */
+	int new_dir;		/* merge_dir: the folder was just created */
+	uint64_t n_pooled;	/* files the workers created */
 };
 
 void rb_open(struct rbctx *r, int bkfd);

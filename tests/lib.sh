@@ -403,6 +403,16 @@ syscall_count() {
 	rm -f "$f"
 }
 
+# syscall_count_thread SYSCALL CMD...: the most calls of SYSCALL that one
+# thread of CMD made (strace's inject when= counts per thread)
+syscall_count_thread() {
+	local sc=$1 f=$TEST_OUT/.strace-t.$BASHPID
+	shift
+	strace -f -o "$f" -e trace="$sc" "$@" >/dev/null 2>&1
+	awk -v s="$sc" 'index($2, s "(") == 1 { n[$1]++ } END { m = 0; for (t in n) if (n[t] > m) m = n[t]; print m }' "$f"
+	rm -f "$f"
+}
+
 # children PID: the child pids of PID
 children() {
 	cat /proc/"$1"/task/*/children 2>/dev/null

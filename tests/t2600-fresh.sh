@@ -51,6 +51,7 @@ for c in none gzip; do
 		zdt -v -b "$BK" rollback -c AR >out 2>err
 		check_grep "members are checked as they are written" err
 		check_no_grep "needed members checked" err
+		check_grep "^AR: [1-9][0-9]* files written by [12] writer threads*$" err
 		same_tree pristine src
 		check_eq "rollback-interrupted" 0 "$(count_state AR rollback-interrupted)"
 		# and the second time: nothing to do
@@ -123,8 +124,7 @@ if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
 	expect_success 'kill -9 halfway, then the rerun finishes; the journal records the empty start' '
 		setup_src
 		empty_src
-		strace -f -c -o counts -e trace=pwrite64 "$ZDT" -b "$BK" rollback -c AR >/dev/null
-		nw=$(awk '"'"'$NF == "pwrite64" { print $4 }'"'"' counts)
+		nw=$(syscall_count_thread pwrite64 "$ZDT" -b "$BK" rollback -c AR)
 		test "$nw" -ge 20
 		empty_src
 		must_fail 137 strace -f -o /dev/null -e trace=pwrite64 \
@@ -137,11 +137,29 @@ if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
 		check_eq "rollback-interrupted" 0 "$(count_state AR rollback-interrupted)"
 	'
 
+	expect_success 'an I/O error in a writer thread: exit 1, one line naming the file and a hint; the rerun finishes' '
+		setup_src
+		empty_src
+		# the most calls one thread makes: a writer thread (the main thread
+		# writes only the files with attributes, and big ones)
+		nw=$(syscall_count_thread pwrite64 "$ZDT" -b "$BK" rollback -c AR)
+		test "$nw" -ge 20
+		empty_src
+		must_fail 1 strace -f -o /dev/null -e trace=pwrite64 \
+			-e inject=pwrite64:error=EIO:when=$((nw / 2)) "$ZDT" -b "$BK" rollback -c AR 2>err
+		check_eq "lines" 2 "$(wc -l <err)"
+		check_grep "^zdt: rollback: cannot write: .$PWD/src/.*: Input/output error$" err
+		check_grep "^hint: fix the cause, then run the same rollback again to finish it$" err
+		check_eq "rollback-interrupted" 1 "$(count_state AR rollback-interrupted)"
+		zdt -b "$BK" rollback -c AR >/dev/null 2>err
+		same_tree pristine src
+		check_eq "rollback-interrupted" 0 "$(count_state AR rollback-interrupted)"
+	'
+
 	expect_success 'kill -9 halfway, then damage: the rerun exits 4 and empties the folder again' '
 		setup_src
 		empty_src
-		strace -f -c -o counts -e trace=pwrite64 "$ZDT" -b "$BK" rollback -c AR >/dev/null
-		nw=$(awk '"'"'$NF == "pwrite64" { print $4 }'"'"' counts)
+		nw=$(syscall_count_thread pwrite64 "$ZDT" -b "$BK" rollback -c AR)
 		read -r p off <<-EOF
 		$(late_file)
 		EOF

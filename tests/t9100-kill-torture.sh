@@ -31,16 +31,19 @@ RB_POINTS=${KILL_POINTS:-$(quick 100 20)}
 
 # spread_points N TRACE [FROM]: N kill points "SYSCALL:K" spread evenly over the
 # calls of TRACE (strace -f -o) after the first line holding FROM (default:
-# all), duplicates dropped
+# all), duplicates dropped.  strace counts when= per thread (a rollback into
+# an empty folder creates its files in worker threads), so K is the call's
+# number in its own thread: the point fires where that thread, or an
+# earlier one, makes its K-th call of SYSCALL
 spread_points() {
 	awk -v want="$1" -v from="${3:-}" '
 		/ resumed>/ { next }
-		{ sc = $2; sub(/\(.*/, "", sc) }
+		{ t = $1; sc = $2; sub(/\(.*/, "", sc) }
 		sc !~ /^[a-z0-9_]+$/ { next }
-		{ k[sc]++ }
+		{ k[t, sc]++ }
 		sc == "execve" { next }
 		from != "" && !started { if (index($0, from)) started = 1; next }
-		{ m++; s[m] = sc ":" k[sc] }
+		{ m++; s[m] = sc ":" k[t, sc] }
 		END {
 			if (want == 1) { print s[m]; exit }
 			for (i = 1; i <= want; i++) print s[int(1 + (i - 1) * (m - 1) / (want - 1))]

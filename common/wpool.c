@@ -1,0 +1,407 @@
+/* wpool.c - file-creating worker threads; see wpool.h. */
+#include "wpool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "util.h"
+
+#define QJOBS 1024u	/* jobs a queue holds */
+#define QDIRS 64u	/* folder descriptors a queue holds */
+
+enum { J_FILE, J_DIR };
+
+struct wjob {
+	int kind;
+	int fd;			/* J_FILE: its folder (the caller's); J_DIR: the folder (ours) */
+	char *data;
+	size_t size;
+	char *rel;		/* in the arena, NUL-terminated */
+	const char *name;	/* J_FILE: the last component, in rel */
+	size_t charge;		/* arena bytes, with what was skipped to wrap */
+	struct wmeta m;
+};
+
+struct wq {
+	pthread_mutex_t mu;
+	pthread_cond_t work;	/* the worker waits for jobs */
+	pthread_cond_t room;	/* the caller waits for room, or for a drain */
+	struct wjob *jobs;
+	unsigned head, tail;	/* next slot to fill, first slot in use */
+	unsigned pending;	/* submitted, not taken by the worker */
+	unsigned inflight;	/* taken, not finished */
+	unsigned ndirs;		/* J_DIR jobs not finished */
+	char *arena;
+	size_t ahead, aused;
+	int stop, reserved;
+	int failed, err;
+	const char *what;
+	char *rel;
+	pthread_t t;
+	int started;
+	struct wpool *p;
+};
+
+struct wpool {
+	int nq, next;
+	atomic_int failed;
+	struct wq *q;
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t w = pwrite(fd, p + done, n - done, (off_t)done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+static int set_times(int fd, const struct wmeta *m)
+{
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, m->mtime };
+
+	return futimens(fd, ts);
+}
+
+/* 0, or -1 with errno set and *what saying what failed */
+static int run_file(struct wjob *j, const char **what)
+{
+	const struct wmeta *m = &j->m;
+
+	*what = "create";
+	int fd = openat(j->fd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m->mode & 0777);
+	if (fd < 0)
+		return -1;
+	*what = "write";
+	if (write_all(fd, j->data, j->size) < 0)
+		goto fail;
+	if (m->flags & WM_SFR)	/* the final syncfs waits for it */
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	*what = "set the metadata of";
+	if (((m->flags & WM_CHOWN) && fchown(fd, m->uid, m->gid) < 0) ||
+	    ((m->flags & WM_CHMOD) && fchmod(fd, m->mode) < 0) || set_times(fd, m) < 0)
+		goto fail;
+	*what = "write";
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail: {
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(j->fd, j->name, 0);	/* no half-written file stays */
+	errno = e;
+	return -1;
+	}
+}
+
+static int run_dir(struct wjob *j, const char **what)
+{
+	const struct wmeta *m = &j->m;
+	int rc = 0;
+
+	*what = "set the metadata of";
+	if (((m->flags & WM_CHOWN) && fchown(j->fd, m->uid, m->gid) < 0) || fchmod(j->fd, m->mode) < 0 ||
+	    set_times(j->fd, m) < 0)
+		rc = -1;
+	int e = errno;
+	close(j->fd);
+	j->fd = -1;
+	errno = e;
+	return rc;
+}
+
+static void fail(struct wq *q, struct wjob *j, int e, const char *what)
+{
+	pthread_mutex_lock(&q->mu);
+	if (!q->failed) {
+		q->failed = 1;
+		q->err = e;
+		q->what = what;
+		q->rel = strdup(j->rel);
+	}
+	pthread_mutex_unlock(&q->mu);
+	atomic_store(&q->p->failed, 1);
+}
+
+static void *worker(void *arg)
+{
+	struct wq *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->pending && !q->stop)
+			pthread_cond_wait(&q->work, &q->mu);
+		if (!q->pending)
+			break;
+		unsigned n = q->pending, first = q->tail;
+		int drop = q->stop || q->failed;
+		q->pending = 0;
+		q->inflight = n;
+		pthread_mutex_unlock(&q->mu);
+		size_t charge = 0;
+		unsigned dirs = 0;
+		for (unsigned k = 0; k < n; k++) {
+			struct wjob *j = &q->jobs[(first + k) % QJOBS];
+			const char *what = NULL;
+			int rc = 0;
+			charge += j->charge;
+			if (j->kind == J_DIR)
+				dirs++;
+			if (drop) {
+				if (j->kind == J_DIR)
+					close(j->fd);
+				continue;
+			}
+			rc = j->kind == J_FILE ? run_file(j, &what) : run_dir(j, &what);
+			if (rc < 0) {
+				fail(q, j, errno, what);
+				drop = 1;
+			}
+		}
+		pthread_mutex_lock(&q->mu);
+		q->tail = (first + n) % QJOBS;
+		q->inflight = 0;
+		q->aused -= charge;
+		q->ndirs -= dirs;
+		pthread_cond_broadcast(&q->room);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+static void q_release(struct wq *q)
+{
+	free(q->jobs);
+	free(q->arena);
+	free(q->rel);
+	pthread_cond_destroy(&q->work);
+	pthread_cond_destroy(&q->room);
+	pthread_mutex_destroy(&q->mu);
+}
+
+struct wpool *wpool_start(int nq)
+{
+	struct wpool *p;
+	sigset_t all, old;
+
+	if (nq < 1)
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	p->q = xcalloc((size_t)nq, sizeof(*p->q));
+	atomic_init(&p->failed, 0);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay with the caller */
+	for (int i = 0; i < nq; i++) {
+		struct wq *q = &p->q[i];
+		pthread_mutex_init(&q->mu, NULL);
+		pthread_cond_init(&q->work, NULL);
+		pthread_cond_init(&q->room, NULL);
+		q->jobs = xcalloc(QJOBS, sizeof(*q->jobs));
+		q->arena = xmalloc(WPOOL_ARENA);
+		q->p = p;
+		p->nq = i + 1;
+		if (pthread_create(&q->t, NULL, worker, q) != 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			wpool_stop(p);
+			return NULL;
+		}
+		q->started = 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return p;
+}
+
+int wpool_queues(const struct wpool *p)
+{
+	return p ? p->nq : 0;
+}
+
+int wpool_pick(struct wpool *p)
+{
+	int q = p->next;
+
+	p->next = (p->next + 1) % p->nq;
+	return q;
+}
+
+/* a free job slot and arena bytes for need bytes, q->mu held: the job, or
+ * NULL once the pool failed */
+static struct wjob *reserve(struct wq *q, size_t need, int dir)
+{
+	for (;;) {
+		if (atomic_load(&q->p->failed))
+			return NULL;
+		if (!q->aused)
+			q->ahead = 0;
+		size_t pos = q->ahead, waste = 0;
+		if (pos + need > WPOOL_ARENA) {
+			waste = WPOOL_ARENA - pos;
+			pos = 0;
+		}
+		if (q->pending + q->inflight < QJOBS && q->aused + waste + need <= WPOOL_ARENA &&
+		    (!dir || q->ndirs < QDIRS)) {
+			struct wjob *j = &q->jobs[q->head];
+			memset(j, 0, sizeof(*j));
+			j->fd = -1;
+			j->data = q->arena + pos;
+			j->charge = waste + need;
+			q->ahead = pos + need;
+			q->aused += j->charge;
+			return j;
+		}
+		pthread_cond_wait(&q->room, &q->mu);
+	}
+}
+
+static void publish(struct wq *q)
+{
+	q->head = (q->head + 1) % QJOBS;
+	q->pending++;
+	if (q->pending == 1)
+		pthread_cond_signal(&q->work);
+}
+
+static size_t round16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+char *wpool_file(struct wpool *p, int q, int dfd, const char *name, const char *rel, size_t size,
+		 const struct wmeta *m)
+{
+	struct wq *w = &p->q[q];
+	size_t rl = strlen(rel), nl = strlen(name);
+
+	/* checked before the lock: BUG() exits through wpool_stop() */
+	if (size > WPOOL_FILE_MAX || rl > WPOOL_ARENA - WPOOL_FILE_MAX - 16 || nl > rl ||
+	    strcmp(rel + rl - nl, name) || w->reserved)
+		BUG("pool file '%s' of %zu bytes", name, size);
+	pthread_mutex_lock(&w->mu);
+	struct wjob *j = reserve(w, round16(size) + rl + 1, 0);
+	if (j) {
+		j->kind = J_FILE;
+		j->fd = dfd;
+		j->size = size;
+		j->rel = j->data + round16(size);
+		memcpy(j->rel, rel, rl + 1);
+		j->name = j->rel + rl - nl;
+		j->m = *m;
+		w->reserved = 1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return j ? j->data : NULL;
+}
+
+void wpool_submit(struct wpool *p, int q)
+{
+	struct wq *w = &p->q[q];
+
+	if (!w->reserved)
+		BUG("pool submit without a file");
+	pthread_mutex_lock(&w->mu);
+	w->reserved = 0;
+	publish(w);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmeta *m)
+{
+	struct wq *w = &p->q[q];
+	size_t rl = strlen(rel);
+
+	if (w->reserved || rl > WPOOL_ARENA - 16)
+		BUG("pool folder '%s'", rel);
+	pthread_mutex_lock(&w->mu);
+	struct wjob *j = reserve(w, round16(rl + 1), 1);
+	if (j) {
+		j->kind = J_DIR;
+		j->fd = fd;
+		j->rel = j->data;
+		j->data = NULL;
+		memcpy(j->rel, rel, rl + 1);
+		j->m = *m;
+		w->ndirs++;
+		publish(w);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (!j) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+int wpool_drain(struct wpool *p)
+{
+	for (int i = 0; i < p->nq; i++) {
+		struct wq *w = &p->q[i];
+		pthread_mutex_lock(&w->mu);
+		while (w->pending || w->inflight)
+			pthread_cond_wait(&w->room, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+	}
+	return atomic_load(&p->failed) ? -1 : 0;
+}
+
+int wpool_failed(struct wpool *p, int *err, const char **what, const char **rel)
+{
+	if (!atomic_load(&p->failed))
+		return 0;
+	for (int i = 0; i < p->nq; i++) {
+		struct wq *w = &p->q[i];
+		int f;
+		pthread_mutex_lock(&w->mu);
+		f = w->failed;
+		if (f) {
+			*err = w->err;
+			*what = w->what;
+			*rel = w->rel ? w->rel : "?";
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (f)
+			return 1;
+	}
+	return 0;
+}
+
+void wpool_stop(struct wpool *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->nq; i++) {
+		struct wq *w = &p->q[i];
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->mu);
+	}
+	for (int i = 0; i < p->nq; i++) {
+		struct wq *w = &p->q[i];
+		if (w->started)
+			pthread_join(w->t, NULL);
+		else	/* never ran: its folders are closed here */
+			for (unsigned k = 0; k < w->pending; k++)
+				if (w->jobs[(w->tail + k) % QJOBS].kind == J_DIR)
+					close(w->jobs[(w->tail + k) % QJOBS].fd);
+		q_release(w);
+	}
+	free(p->q);
+	free(p);
+}

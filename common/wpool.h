@@ -1,0 +1,76 @@
+/*
+ * wpool.h - threads that create small files and set folder metadata while
+ * the caller reads the next archive members.
+ *
+ * A rollback into an empty folder spends most of its time in the kernel
+ * creating files; the thread that parses and checks the archive has little
+ * to do meanwhile.  A pool of NQ queues, one worker thread each, takes that
+ * work: each queue runs its jobs in the order they were submitted, so a
+ * folder's metadata job, submitted after the files of that folder to the
+ * same queue, runs after they were created (its mtime stays as set).  The
+ * caller gives each new folder a queue (wpool_pick()) and submits the files
+ * of that folder and then its metadata there; folders on different queues
+ * are worked on side by side.
+ *
+ *     struct wpool *p = wpool_start(nq);      NULL: no threads, write inline
+ *     char *data = wpool_file(p, q, dfd, name, rel, size, &meta);
+ *         ... fill data[0..size) ...
+ *     wpool_submit(p, q);                     the file is the queue's now
+ *     wpool_dir(p, q, fd, rel, &meta);        fd is the pool's now (closed)
+ *     wpool_drain(p);                         every job done: 0, or -1
+ *     wpool_stop(p);                          joins, frees (any time)
+ *
+ * dfd must stay open until a later job of the same queue closes it, or
+ * until wpool_drain() returned.  Workers never print or exit: the first
+ * failure stops its queue (the jobs after it are dropped, their folder
+ * descriptors closed) and is kept for wpool_failed(), which the caller
+ * checks (wpool_file() and wpool_dir() return NULL / -1 once any queue
+ * failed).  Signals stay with the calling thread.  Bounded memory: each
+ * queue holds at most WPOOL_ARENA bytes of file data and names.
+ */
+#ifndef ZDT_WPOOL_H
+#define ZDT_WPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define WPOOL_ARENA (4u << 20)
+#define WPOOL_FILE_MAX (1u << 20)	/* larger files: the caller writes them */
+
+enum {
+	WM_CHOWN = 1 << 0,	/* fchown to uid/gid */
+	WM_CHMOD = 1 << 1,	/* fchmod to mode (files are created with mode & 0777) */
+	WM_SFR = 1 << 2,	/* start write-back when written */
+};
+
+struct wmeta {
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+	unsigned flags;
+};
+
+struct wpool;
+
+struct wpool *wpool_start(int nq);
+int wpool_queues(const struct wpool *p);
+/* a queue for the next new folder, round robin */
+int wpool_pick(struct wpool *p);
+/* room for a file of size bytes named name in dfd (rel: for messages),
+ * created with O_EXCL; NULL once the pool failed */
+char *wpool_file(struct wpool *p, int q, int dfd, const char *name, const char *rel, size_t size,
+		 const struct wmeta *m);
+void wpool_submit(struct wpool *p, int q);
+/* owner, mode, mtime of folder fd, then close(fd); -1 (fd closed) once
+ * the pool failed */
+int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmeta *m);
+int wpool_drain(struct wpool *p);
+/* the first failure: errno, what was being done ("create", "write", "set
+ * the metadata of"), the path; 0 when none */
+int wpool_failed(struct wpool *p, int *err, const char **what, const char **rel);
+void wpool_stop(struct wpool *p);
+
+#endif

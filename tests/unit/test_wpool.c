@@ -1,0 +1,265 @@
+/* test_wpool.c - unit tests of common/wpool.c */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../common/util.h"
+#include "../../common/wpool.h"
+
+struct tmp {
+	char dir[64];
+	int fd;
+};
+
+static int setup(void **state)
+{
+	struct tmp *t = xcalloc(1, sizeof(*t));
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/zdt-test-wpool-XXXXXX");
+	if (!mkdtemp(t->dir))
+		return -1;
+	t->fd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*state = t;
+	umask(0);
+	return t->fd < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	struct tmp *t = *state;
+	char cmd[128];
+
+	close(t->fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", t->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(t);
+	umask(022);
+	return 0;
+}
+
+static int mkdir_open(int dfd, const char *name)
+{
+	assert_int_equal(mkdirat(dfd, name, 0700), 0);
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void put(struct wpool *p, int q, int dfd, const char *name, const char *rel, size_t n, char fill,
+		const struct wmeta *m)
+{
+	char *d = wpool_file(p, q, dfd, name, rel, n, m);
+	assert_non_null(d);
+	memset(d, fill, n);
+	wpool_submit(p, q);
+}
+
+/* many files in two folders on two queues, more data than an arena holds:
+ * contents, modes, mtimes, and each folder's mtime set after its files */
+static void test_files_and_folders(void **state)
+{
+	struct tmp *t = *state;
+	struct wpool *p = wpool_start(2);
+	struct wmeta fm = { .mode = 0640, .mtime = { 1000000000, 123456789 } };
+	struct wmeta dm = { .mode = 0751, .mtime = { 1100000000, 5 } };
+	char name[32], rel[64];
+
+	assert_non_null(p);
+	assert_int_equal(wpool_queues(p), 2);
+	int a = mkdir_open(t->fd, "a"), b = mkdir_open(t->fd, "b");
+	int qa = wpool_pick(p), qb = wpool_pick(p);
+	assert_int_not_equal(qa, qb);
+	for (int i = 0; i < 300; i++) {
+		size_t n = i % 50 == 1 ? WPOOL_FILE_MAX : (size_t)(i % 7) * 9000;
+		snprintf(name, sizeof(name), "f%03d", i);
+		snprintf(rel, sizeof(rel), "a/f%03d", i);
+		put(p, qa, a, name, rel, n, (char)('a' + i % 26), &fm);
+		snprintf(rel, sizeof(rel), "b/f%03d", i);
+		put(p, qb, b, name, rel, n, (char)('A' + i % 26), &fm);
+	}
+	assert_int_equal(wpool_dir(p, qa, a, "a", &dm), 0);
+	assert_int_equal(wpool_dir(p, qb, b, "b", &dm), 0);
+	assert_int_equal(wpool_drain(p), 0);
+	/* the folders' descriptors are the pool's: closed */
+	assert_int_equal(fcntl(a, F_GETFD), -1);
+	assert_int_equal(fcntl(b, F_GETFD), -1);
+	for (int i = 0; i < 300; i++) {
+		size_t n = i % 50 == 1 ? WPOOL_FILE_MAX : (size_t)(i % 7) * 9000;
+		for (int k = 0; k < 2; k++) {
+			struct stat st;
+			snprintf(rel, sizeof(rel), "%s/f%03d", k ? "b" : "a", i);
+			assert_int_equal(fstatat(t->fd, rel, &st, AT_SYMLINK_NOFOLLOW), 0);
+			assert_int_equal(st.st_size, (off_t)n);
+			assert_int_equal(st.st_mode & 07777, 0640);
+			assert_int_equal(st.st_mtim.tv_sec, 1000000000);
+			assert_int_equal(st.st_mtim.tv_nsec, 123456789);
+			int fd = openat(t->fd, rel, O_RDONLY | O_CLOEXEC);
+			assert_true(fd >= 0);
+			char *buf = xmalloc(n + 1);
+			assert_int_equal(read(fd, buf, n + 1), (ssize_t)n);
+			for (size_t j = 0; j < n; j++)
+				if (buf[j] != (char)((k ? 'A' : 'a') + i % 26))
+					fail_msg("%s: byte %zu", rel, j);
+			free(buf);
+			close(fd);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		struct stat st;
+		assert_int_equal(fstatat(t->fd, k ? "b" : "a", &st, AT_SYMLINK_NOFOLLOW), 0);
+		assert_int_equal(st.st_mode & 07777, 0751);
+		assert_int_equal(st.st_mtim.tv_sec, 1100000000);
+		assert_int_equal(st.st_mtim.tv_nsec, 5);
+	}
+	wpool_stop(p);
+}
+
+/* setuid is kept only with WM_CHMOD (files are created with mode & 0777) */
+static void test_special_bits(void **state)
+{
+	struct tmp *t = *state;
+	struct wpool *p = wpool_start(1);
+	struct wmeta m = { .mode = 04755, .mtime = { 1, 0 }, .flags = WM_CHMOD };
+	struct stat st;
+
+	put(p, 0, t->fd, "suid", "suid", 10, 'x', &m);
+	m.flags = 0;
+	put(p, 0, t->fd, "plain", "plain", 10, 'x', &m);
+	assert_int_equal(wpool_drain(p), 0);
+	assert_int_equal(fstatat(t->fd, "suid", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 04755);
+	assert_int_equal(fstatat(t->fd, "plain", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	wpool_stop(p);
+}
+
+/* a failure: kept with its errno, what and path; the queue's later jobs
+ * dropped (their folders closed); new work refused */
+static void test_failure(void **state)
+{
+	struct tmp *t = *state;
+	struct wpool *p = wpool_start(1);
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	int err = 0;
+	const char *what = NULL, *rel = NULL;
+
+	assert_int_equal(wpool_failed(p, &err, &what, &rel), 0);
+	int d = mkdir_open(t->fd, "d");
+	assert_int_equal(mkdirat(d, "taken", 0700), 0);	/* O_EXCL fails there */
+	put(p, 0, d, "taken", "d/taken", 5, 'x', &m);
+	/* refused, or taken and dropped, depending on when the worker failed */
+	char *late = wpool_file(p, 0, d, "after", "d/after", 5, &m);
+	if (late) {
+		memset(late, 'x', 5);
+		wpool_submit(p, 0);
+	}
+	int e = mkdir_open(t->fd, "e");
+	(void)wpool_dir(p, 0, e, "e", &m);
+	assert_int_equal(wpool_drain(p), -1);
+	assert_int_equal(wpool_failed(p, &err, &what, &rel), 1);
+	assert_int_equal(err, EEXIST);
+	assert_string_equal(what, "create");
+	assert_string_equal(rel, "d/taken");
+	assert_int_equal(fcntl(e, F_GETFD), -1);	/* dropped or refused: closed */
+	assert_int_equal(faccessat(d, "after", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_null(wpool_file(p, 0, d, "later", "d/later", 1, &m));
+	int f = mkdir_open(t->fd, "f");
+	assert_int_equal(wpool_dir(p, 0, f, "f", &m), -1);
+	assert_int_equal(fcntl(f, F_GETFD), -1);
+	wpool_stop(p);
+	close(d);
+}
+
+/* a write that fails (EFBIG past RLIMIT_FSIZE) leaves no half-written file */
+static void test_write_failure_removes(void **state)
+{
+	struct tmp *t = *state;
+	struct wpool *p = wpool_start(1);
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	int err = 0;
+	const char *what = NULL, *rel = NULL;
+	struct rlimit old, lim;
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 100;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	put(p, 0, t->fd, "big", "big", 1000, 'x', &m);
+	assert_int_equal(wpool_drain(p), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(wpool_failed(p, &err, &what, &rel), 1);
+	assert_int_equal(err, EFBIG);
+	assert_string_equal(what, "write");
+	assert_string_equal(rel, "big");
+	assert_int_equal(faccessat(t->fd, "big", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	wpool_stop(p);
+}
+
+/* a folder descriptor that is not a folder: the create fails, ENOTDIR */
+static void test_bad_folder(void **state)
+{
+	struct tmp *t = *state;
+	struct wpool *p = wpool_start(1);
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	int err = 0;
+	const char *what = NULL, *rel = NULL;
+	int notdir = openat(t->fd, "plainfile", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	assert_true(notdir >= 0);
+	put(p, 0, notdir, "x", "plainfile/x", 3, 'x', &m);
+	assert_int_equal(wpool_drain(p), -1);
+	assert_int_equal(wpool_failed(p, &err, &what, &rel), 1);
+	assert_int_equal(err, ENOTDIR);
+	assert_string_equal(what, "create");
+	assert_string_equal(rel, "plainfile/x");
+	wpool_stop(p);
+	close(notdir);
+}
+
+/* stopped with work queued: it is dropped, folder descriptors closed */
+static void test_stop_drops(void **state)
+{
+	struct tmp *t = *state;
+	struct wpool *p = wpool_start(2);
+	struct wmeta m = { .mode = 0700, .mtime = { 1, 0 } };
+	int fds[8];
+
+	for (int i = 0; i < 8; i++) {
+		char n[8];
+		snprintf(n, sizeof(n), "d%d", i);
+		fds[i] = mkdir_open(t->fd, n);
+		assert_int_equal(wpool_dir(p, i % 2, fds[i], n, &m), 0);
+	}
+	wpool_stop(p);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(fcntl(fds[i], F_GETFD), -1);
+	assert_null(wpool_start(0));
+	wpool_stop(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_files_and_folders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_special_bits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure_removes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_drops, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
