@@ -1264,6 +1264,7 @@ static void merge_dir(struct rbctx *r, int dfd, struct sbuf *rel)
 		}
 		int sc = scope(r, rel->buf);
 		check_signal();
+		r->cur_dfd = dfd;	/* again after each recursion */
 		if (c < 0) {
 			i++;
 			if (sc == SC_IN)
@@ -1286,6 +1287,7 @@ static void merge_dir(struct rbctx *r, int dfd, struct sbuf *rel)
 	free(dirpath);
 	dirlist_release(&dl);
 	r->parent_dacl = saved_dacl;
+	r->cur_dfd = -1;
 }
 
 void rb_merge(struct rbctx *r, int mode)
@@ -1322,6 +1324,7 @@ void rb_merge(struct rbctx *r, int mode)
 	if (mode == RB_APPLY && r->fused && r->mstate > 0)
 		(void)a_entry(r);
 	sbuf_adds(&rel, ".");
+	r->cur_dfd = -1;
 	int sc = scope(r, ".");
 	struct stat st;
 	int exists = r->rootfd >= 0 && fstat(r->rootfd, &st) == 0;

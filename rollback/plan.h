@@ -113,6 +113,8 @@ struct rbctx {
 	struct wpool *wp;
 	int wq;			/* the queue of the folder being applied */
 	int new_dir;		/* merge_dir: the folder was just created */
+	int cur_dfd;		/* the folder whose entries are being compared
+				 * (report() is about one of them), -1 none */
 	uint64_t n_pooled;	/* files the workers created */
 };
 

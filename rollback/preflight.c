@@ -3,13 +3,13 @@
  * preflight.h.
  *
  * Inode flags are read through descriptors opened without following any
- * symbolic link: the folder of a path is reached from the install folder's
- * descriptor one component at a time with O_NOFOLLOW (fsops.h
- * open_parent_nofollow), and the path itself opened relative to it with
+ * symbolic link: the folder of a path is the plan's own descriptor of the
+ * folder it is comparing (rbctx.cur_dfd, opened with O_NOFOLLOW from the
+ * install folder down), and the path itself is opened relative to it with
  * O_NOFOLLOW, after an fstatat() said it is a regular file or a folder
  * (opening a device or a FIFO could have side effects, and their flags
- * would be the driver's business).  The folder last checked stays open:
- * the plan reports changes folder by folder, so most paths cost one
+ * would be the driver's business).  The plan reports changes folder by
+ * folder, so each folder's flags are read once, and each path costs one
  * openat() and one ioctl().
  */
 #include "preflight.h"
@@ -31,19 +31,15 @@ void preflight_init(struct preflight *pf, struct rbctx *r)
 {
 	memset(pf, 0, sizeof(*pf));
 	pf->r = r;
-	pf->pfd = -1;
 }
 
 void preflight_release(struct preflight *pf)
 {
-	if (pf->pfd >= 0)
-		close(pf->pfd);
 	sbuf_free(&pf->parent);
 	for (size_t i = 0; i < pf->nexcl; i++)
 		free(pf->excl[i]);
 	free(pf->excl);
 	memset(pf, 0, sizeof(*pf));
-	pf->pfd = -1;
 }
 
 _Noreturn static void refuse(struct preflight *pf, const char *rel, unsigned fl, const char *why)
@@ -84,30 +80,27 @@ static unsigned flags_at(int dfd, const char *name)
 	return fl;
 }
 
-/* the folder holding rel, checked once: pf->pfd, or -1 when it does not exist */
+/* the folder holding rel: the plan's descriptor of the folder it is
+ * comparing (rel is one of its entries), -1 inside a folder the plan
+ * creates; the folder's own flags are checked once */
 static int parent_of(struct preflight *pf, const char *rel, const char **base)
 {
 	const char *slash = strrchr(rel, '/');
 	size_t n = slash ? (size_t)(slash - rel) : 0;
+	int dfd = pf->r->cur_dfd;
 
 	*base = slash ? slash + 1 : rel;
-	if (pf->parent.buf && pf->parent.len == n && !strncmp(pf->parent.buf, rel, n) &&
-	    (pf->pfd >= 0 || pf->parent_missing))
-		return pf->pfd;
-	if (pf->pfd >= 0)
-		close(pf->pfd);
+	if (dfd < 0)
+		return -1;
+	if (pf->parent.buf && pf->parent.len == n && !strncmp(pf->parent.buf, rel, n))
+		return dfd;
 	sbuf_reset(&pf->parent);
 	sbuf_add(&pf->parent, rel, n);
-	const char *b;
-	pf->pfd = open_parent_nofollow(pf->r->rootfd, rel, &b);
-	pf->parent_missing = pf->pfd < 0;
-	if (pf->pfd >= 0) {
-		unsigned fl = flags_of(pf->pfd);
-		pf->checked++;
-		if (fl)
-			refuse(pf, n ? pf->parent.buf : ".", fl, "create, replace or remove entries in this folder");
-	}
-	return pf->pfd;
+	unsigned fl = flags_of(dfd);
+	pf->checked++;
+	if (fl)
+		refuse(pf, n ? pf->parent.buf : ".", fl, "create, replace or remove entries in this folder");
+	return dfd;
 }
 
 struct subwalk {

@@ -32,8 +32,6 @@ struct json;
 struct preflight {
 	struct rbctx *r;
 	struct sbuf parent;	/* the folder last checked as a parent */
-	int pfd;		/* its descriptor, -1 none */
-	int parent_missing;	/* it does not exist live (created by the plan) */
 	char **excl;		/* excluded paths changed since the snapshot */
 	size_t nexcl;
 	uint64_t nexcl_total;
