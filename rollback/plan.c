@@ -574,8 +574,13 @@ static int pool_queues(void)
 {
 #ifdef ZDT_TESTING
 	const char *e = getenv("ZDT_TEST_WRITERS");
-	if (e)
-		return atoi(e);
+	if (e) {
+		char *end;
+		long v = strtol(e, &end, 10);
+		if (end == e || *end || v < 0 || v > 8)
+			die(ZDT_EUSAGE, "invalid ZDT_TEST_WRITERS '%s' (0..8)", e);
+		return (int)v;
+	}
 #endif
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n >= 2 ? 2 : 1;

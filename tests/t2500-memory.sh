@@ -53,7 +53,7 @@ EOF
 
 # on a tmpfs: deleting 200,000 files of the scratch folder afterwards costs
 # minutes on a file system mounted with discard
-expect_success root,mount,umount 'a 100,000-file tree: backup, verify, diff and rollback each under 32 MiB' '
+expect_success root,mount,umount 'a 100,000-file tree: backup, verify, diff and rollback (differential, into nothing, into an empty folder) each under 32 MiB' '
 	mkdir m
 	mount -t tmpfs -o size=3g tmpfs m
 	when_finished "umount \"$PWD/m\""
@@ -73,6 +73,14 @@ expect_success root,mount,umount 'a 100,000-file tree: backup, verify, diff and 
 	mv src gone
 	peak_rss m.full "$ZDT" -q -b "$PWD/bk" rollback -c AR
 	under_limit "full rollback" m.full
+	test $(find src -type f | wc -l) = 100100
+	zdt -b "$PWD/bk" diff -c AR >/dev/null
+	# into an empty folder: checked as written, by the writer threads
+	mv src gone2
+	mkdir src
+	peak_rss m.fresh "$ZDT" -v -b "$PWD/bk" rollback -c AR 2>fresh.err
+	grep -q "files written by [12] writer thread" fresh.err
+	under_limit "rollback into an empty folder" m.fresh
 	test $(find src -type f | wc -l) = 100100
 	zdt -b "$PWD/bk" diff -c AR >/dev/null
 '
