@@ -152,17 +152,15 @@ static const unsigned char hexv[256] = {
 int hex_to_hash(const char *s, size_t n, XXH128_hash_t *h)
 {
 	XXH128_canonical_t c;
-	int bad = 0;
 
 	if (n != 32)
 		return -1;
 	for (size_t i = 0; i < 16; i++) {
-		int hi = hexv[(unsigned char)s[2 * i]] - 1, lo = hexv[(unsigned char)s[2 * i + 1]] - 1;
-		bad |= hi | lo;
-		c.digest[i] = (unsigned char)(hi << 4 | lo);
+		unsigned hi = hexv[(unsigned char)s[2 * i]], lo = hexv[(unsigned char)s[2 * i + 1]];
+		if (!hi || !lo)
+			return -1;
+		c.digest[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
 	}
-	if (bad < 0)
-		return -1;
 	*h = XXH128_hashFromCanonical(&c);
 	return 0;
 }
