@@ -151,7 +151,7 @@ expect_success flock 'a shared lock (a verify) blocks backup, not another verify
 	check_eq snapshots 1 "$(count_complete AR)"
 '
 
-expect_success strace 'a running backup holds the lock: the refusal names its pid and command' '
+expect_success inject 'a running backup holds the lock: the refusal names its pid and command' '
 	gen_tree src
 	mkdir "$BK"
 	# slow the first backup down: 0.2 s per write
