@@ -17,15 +17,15 @@
 #define QJOBS 1024u	/* jobs a queue holds */
 #define QDIRS 64u	/* folder descriptors a queue holds */
 
-enum { J_FILE, J_DIR };
+enum { J_FILE, J_DIR, J_UNLINK };
 
 struct wjob {
 	int kind;
-	int fd;			/* J_FILE: its folder (the caller's); J_DIR: the folder (ours) */
+	int fd;			/* J_FILE, J_UNLINK: its folder (the caller's); J_DIR: the folder (ours) */
 	char *data;
 	size_t size;
 	char *rel;		/* in the arena, NUL-terminated */
-	const char *name;	/* J_FILE: the last component, in rel */
+	const char *name;	/* J_FILE, J_UNLINK: the name in fd, in the arena */
 	size_t charge;		/* arena bytes, with what was skipped to wrap */
 	struct wmeta m;
 };
@@ -169,7 +169,12 @@ static void *worker(void *arg)
 					close(j->fd);
 				continue;
 			}
-			rc = j->kind == J_FILE ? run_file(j, &what) : run_dir(j, &what);
+			if (j->kind == J_UNLINK) {
+				what = "remove";
+				rc = unlinkat(j->fd, j->name, 0) < 0 && errno != ENOENT ? -1 : 0;
+			} else {
+				rc = j->kind == J_FILE ? run_file(j, &what) : run_dir(j, &what);
+			}
 			if (rc < 0) {
 				fail(q, j, errno, what);
 				drop = 1;
@@ -346,6 +351,30 @@ int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmet
 		return -1;
 	}
 	return 0;
+}
+
+int wpool_unlink(struct wpool *p, int q, int dfd, const char *name, const char *rel)
+{
+	struct wq *w = &p->q[q];
+	size_t rl = strlen(rel), nl = strlen(name);
+
+	if (w->reserved || rl + nl > WPOOL_ARENA - 32)
+		BUG("pool unlink '%s'", rel);
+	pthread_mutex_lock(&w->mu);
+	struct wjob *j = reserve(w, round16(rl + 1) + round16(nl + 1), 0);
+	if (j) {
+		j->kind = J_UNLINK;
+		j->fd = dfd;
+		j->rel = j->data;
+		memcpy(j->rel, rel, rl + 1);
+		char *nm = j->data + round16(rl + 1);
+		memcpy(nm, name, nl + 1);
+		j->name = nm;
+		j->data = NULL;
+		publish(w);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return j ? 0 : -1;
 }
 
 int wpool_drain(struct wpool *p)

@@ -3,8 +3,9 @@
  * the caller reads the next archive members.
  *
  * A rollback into an empty folder spends most of its time in the kernel
- * creating files; the thread that parses and checks the archive has little
- * to do meanwhile.  A pool of NQ queues, one worker thread each, takes that
+ * creating files, and a differential one waits in unlink() (a file system
+ * mounted with discard trims the freed blocks there, synchronously); the
+ * thread that parses and checks the archive has little to do meanwhile.  A pool of NQ queues, one worker thread each, takes that
  * work: each queue runs its jobs in the order they were submitted, so a
  * folder's metadata job, submitted after the files of that folder to the
  * same queue, runs after they were created (its mtime stays as set).  The
@@ -17,6 +18,7 @@
  *         ... fill data[0..size) ...
  *     wpool_submit(p, q);                     the file is the queue's now
  *     wpool_dir(p, q, fd, rel, &meta);        fd is the pool's now (closed)
+ *     wpool_unlink(p, q, dfd, name, rel);     an unlink, done there
  *     wpool_drain(p);                         every job done: 0, or -1
  *     wpool_stop(p);                          joins, frees (any time)
  *
@@ -67,6 +69,9 @@ void wpool_submit(struct wpool *p, int q);
 /* owner, mode, mtime of folder fd, then close(fd); -1 (fd closed) once
  * the pool failed */
 int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmeta *m);
+/* unlinkat(dfd, name, 0) (ENOENT is no error); dfd stays the caller's
+ * until a drain; -1 once the pool failed */
+int wpool_unlink(struct wpool *p, int q, int dfd, const char *name, const char *rel);
 int wpool_drain(struct wpool *p);
 /* the first failure: errno, what was being done ("create", "write", "set
  * the metadata of"), the path; 0 when none */

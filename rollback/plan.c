@@ -18,7 +18,10 @@
  * still reads, checks and hashes every member before handing it over, and
  * waits for the queues to drain before anything that depends on their
  * work: a hardlink (its target), the metadata of a folder it sets itself,
- * the end.
+ * the end.  A differential apply renames the files it replaces into a
+ * trash folder of the install folder, and the workers unlink them there
+ * (replace_name()); the trash is emptied and removed before the install
+ * folder's own metadata is set.
  */
 #include "plan.h"
 
@@ -599,7 +602,7 @@ static void pool_start(struct rbctx *r)
 	}
 	r->wp = live_pool = wpool_start(nq);
 	r->wq = 0;
-	r->n_pooled = 0;
+	r->n_pooled = r->n_trashed = 0;
 }
 
 /* a worker failed: its error, as this thread's own */
@@ -616,19 +619,43 @@ _Noreturn static void pool_fail(struct rbctx *r)
 }
 
 /* every job done (exits with a worker's error) */
-static void pool_sync(struct rbctx *r)
+static void pool_drain(struct rbctx *r)
 {
 	if (r->wp && wpool_drain(r->wp) < 0)
 		pool_fail(r);
+	r->trash_bytes = 0;
+}
+
+/* the files the workers create are there (fused): before what depends on them */
+static void pool_sync(struct rbctx *r)
+{
+	if (r->fused)
+		pool_drain(r);
+}
+
+/* the trash emptied and removed: before the install folder's own metadata */
+static void trash_end(struct rbctx *r, int rootdirfd)
+{
+	if (r->trashfd < 0)
+		return;
+	pool_drain(r);
+	close(r->trashfd);
+	r->trashfd = -1;
+	if (unlinkat(rootdirfd, r->trash, AT_REMOVEDIR) < 0)
+		apply_fail(r, "remove", r->trash);
 }
 
 static void pool_end(struct rbctx *r)
 {
 	if (!r->wp)
 		return;
-	pool_sync(r);
-	verbose("%s: %" PRIu64 " files written by %d writer thread%s", component_name(r->comp), r->n_pooled,
-		wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
+	pool_drain(r);
+	if (r->fused)
+		verbose("%s: %" PRIu64 " files written by %d writer thread%s", component_name(r->comp), r->n_pooled,
+			wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
+	if (r->n_trashed)
+		verbose("%s: %" PRIu64 " replaced files unlinked by %d writer thread%s", component_name(r->comp),
+			r->n_trashed, wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
 	wpool_stop(r->wp);
 	r->wp = live_pool = NULL;
 }
@@ -679,15 +706,41 @@ static int set_meta_at(struct rbctx *r, int dfd, const char *name, const struct 
  * than a rename over name: ext4 flushes a file renamed over another one
  * (auto_da_alloc), which costs about a millisecond per file, and
  * durability here comes from the syncfs at the end, with the journal kept
- * until it is done.
+ * until it is done.  The old file (tmp after the exchange) is renamed into
+ * the trash folder, which the workers empty while this thread goes on: on
+ * a file system mounted with discard, unlink() waits for the device to
+ * trim the freed blocks.  Where the trash is not at hand (a file system
+ * mounted inside the install folder: EXDEV), it is unlinked here.
  */
-static int replace_name(int dfd, const char *tmp, const char *name)
+static int replace_name(struct rbctx *r, int dfd, const char *tmp, const char *name, uint64_t old_size)
 {
-	if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) == 0)
-		return unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT ? -1 : 0;
-	if (errno != EINVAL && errno != ENOSYS && errno != ENOENT)
-		return -1;
-	return renameat(dfd, tmp, dfd, name);
+	if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) < 0) {
+		if (errno != EINVAL && errno != ENOSYS && errno != ENOENT)
+			return -1;
+		return renameat(dfd, tmp, dfd, name);
+	}
+	if (r->wp && r->trashfd < 0 && !r->trash_seq) {
+		/* the install folder's listing was read already: the walk
+		 * does not meet the trash (a rerun removes a leftover one) */
+		snprintf(r->trash, sizeof(r->trash), TMP_PREFIX "trash.%ld", (long)getpid());
+		if (mkdirat(r->rootfd, r->trash, 0700) == 0)
+			r->trashfd = openat(r->rootfd, r->trash, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r->trash_seq = 1;	/* tried once */
+	}
+	if (r->trashfd >= 0) {
+		char t[32];
+		snprintf(t, sizeof(t), "%u", r->trash_seq++);
+		if (renameat(dfd, tmp, r->trashfd, t) == 0) {
+			if (wpool_unlink(r->wp, wpool_pick(r->wp), r->trashfd, t, r->trash) < 0)
+				pool_fail(r);
+			r->trash_bytes += old_size;
+			r->n_trashed++;
+			if (r->trash_bytes > TRASH_MAX)
+				pool_drain(r);	/* the free space pre-flight counted on */
+			return 0;
+		}
+	}
+	return unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 /* pwrite of all n bytes at off */
@@ -789,7 +842,8 @@ static int dio_add(struct dio *d, const void *p, size_t n, uint64_t off)
 
 /* writes the current entry's file from the archive as tmp (or name when
  * nothing is there), verifies it, sets its metadata */
-static void write_file(struct rbctx *r, int dfd, const char *name, const char *rel, int replace)
+static void write_file(struct rbctx *r, int dfd, const char *name, const char *rel, int replace,
+		       uint64_t old_size)
 {
 	const struct mentry *m = &r->m;
 	struct archive_entry *e = a_entry(r);
@@ -862,7 +916,7 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 		apply_fail(r, "set the metadata of", rel);
 	if (close(fd) < 0)
 		apply_fail(r, "write", rel);
-	if (replace && replace_name(dfd, tmp, name) < 0)
+	if (replace && replace_name(r, dfd, tmp, name, old_size) < 0)
 		apply_fail(r, "replace", rel);
 	cleanup_forget(h);
 }
@@ -874,7 +928,8 @@ static int write_file_pool(struct rbctx *r, int dfd, const char *name, const cha
 {
 	const struct mentry *m = &r->m;
 
-	if (!r->wp || m->size > WPOOL_FILE_MAX || m->has_xattr || r->parent_dacl || strlen(rel) > 65536)
+	if (!r->wp || !r->fused || m->size > WPOOL_FILE_MAX || m->has_xattr || r->parent_dacl ||
+	    strlen(rel) > 65536)
 		return 0;
 	struct archive_entry *e = a_entry(r);
 	if (archive_entry_sparse_count(e) > 0)
@@ -1077,13 +1132,15 @@ static void enter_dir(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 	}
 	r->dstack[r->ndstack++] = r->ord;
 	m_next(r);
-	if (created && r->wp) {
+	if (created && r->wp && r->fused) {
 		r->wq = wpool_pick(r->wp);
 		r->new_dir = 1;
 	}
 	merge_dir(r, fd, rel);
 	r->ndstack--;
-	if (r->wp && created && !xe && !r->parent_dacl) {
+	if (r->mode == RB_APPLY && !r->ndstack)
+		trash_end(r, fd);	/* the install folder itself: its mtime is set below */
+	if (r->wp && r->fused && created && !xe && !r->parent_dacl) {
 		/* owner, mode, mtime after its files, in their queue */
 		struct wmeta wm = { .mode = dm.mode, .uid = (uid_t)dm.uid, .gid = (gid_t)dm.gid,
 				    .mtime = { dm.mtime_sec, dm.mtime_nsec } };
@@ -1144,7 +1201,7 @@ static void snap_only(struct rbctx *r, int dfd, const char *name, struct sbuf *r
 	if (r->mode == RB_APPLY) {
 		if (r->m.type == M_FILE) {
 			if (!write_file_pool(r, dfd, name, rel->buf))
-				write_file(r, dfd, name, rel->buf, 0);
+				write_file(r, dfd, name, rel->buf, 0, 0);
 		}
 		else
 			create_other(r, dfd, name, rel->buf);
@@ -1190,13 +1247,13 @@ static void both(struct rbctx *r, int dfd, const char *name, struct sbuf *rel, i
 		}
 		if (r->mode == RB_APPLY) {
 			if (r->m.type == M_FILE)
-				write_file(r, dfd, name, rel->buf, 0);
+				write_file(r, dfd, name, rel->buf, 0, 0);
 			else
 				create_other(r, dfd, name, rel->buf);
 		}
 	} else if (r->mode == RB_APPLY && ch) {
 		if (ch & CH_CONTENT) {
-			write_file(r, dfd, name, rel->buf, 1);
+			write_file(r, dfd, name, rel->buf, 1, (uint64_t)st.st_size);
 		} else if (ch & (CH_TARGET | CH_LINK)) {
 			create_other(r, dfd, name, rel->buf);
 		} else if (r->m.type == M_FILE) {
@@ -1322,8 +1379,8 @@ void rb_merge(struct rbctx *r, int mode)
 		r->egid = getegid();
 		a_open(r);
 		progress_start(&r->prog, progress_enabled(r->z->progress), "rollback", r->bytes_write);
-		if (r->fused)
-			pool_start(r);
+		r->trashfd = -1;
+		pool_start(r);
 	}
 	m_next(r);	/* "." */
 	if (mode == RB_APPLY && r->fused && r->mstate > 0)

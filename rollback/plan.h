@@ -51,6 +51,7 @@ enum { RB_PLAN, RB_APPLY };
 #define SFR_MIN (64u << 10)	/* write-back of files this big starts when written */
 #define DIO_BUF (1u << 20)
 #define DIO_ALIGN 4096u
+#define TRASH_MAX (64u << 20)	/* at most this much data waits in the trash */
 
 struct rbctx {
 	/* in */
@@ -116,6 +117,13 @@ struct rbctx {
 	int cur_dfd;		/* the folder whose entries are being compared
 				 * (report() is about one of them), -1 none */
 	uint64_t n_pooled;	/* files the workers created */
+	/* a differential apply: what a new file replaces is renamed into
+	 * this folder of the install folder and unlinked by the workers */
+	int trashfd;
+	char trash[48];
+	unsigned trash_seq;
+	uint64_t trash_bytes;	/* renamed there since the last drain */
+	uint64_t n_trashed;	/* files unlinked there by the workers */
 };
 
 void rb_open(struct rbctx *r, int bkfd);

@@ -863,6 +863,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		}
 		uint64_t need = r->data_write > r->bytes_freed ? r->data_write - r->bytes_freed : 0;
 		need += r->max_data;
+		/* replaced files wait in the trash for their unlink (plan.h) */
+		need += r->bytes_freed < TRASH_MAX ? r->bytes_freed : TRASH_MAX;
 
 		if (r->n_changes && avail != UINT64_MAX && need > avail) {
 			char s1[16], s2[16];

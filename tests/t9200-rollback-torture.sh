@@ -23,16 +23,17 @@ trial() {
 	same_tree pristine src
 }
 
-# points N: N kill points "SYSCALL:K" (K counts that system call, as
-# strace's when= does), spread over the calls made between writing the
+# points N: N kill points "SYSCALL:K" (K counts that system call in its
+# thread, as strace's when= does), spread over the calls made between writing the
 # rollback journal and removing it, the first and the last of them included
 points() {
 	awk -v want="$1" -v calls="$CALLS" '
 		BEGIN { n = split(calls, c, ","); for (i = 1; i <= n; i++) ok[c[i]] = 1 }
-		{ sc = $2; sub(/\(.*/, "", sc); k[sc]++ }
+		/ resumed>/ { next }
+		{ sc = $2; sub(/\(.*/, "", sc); k[$1, sc]++ }
 		/rollback\.journal"/ && / renameat\(/ { on = 1; next }
 		/unlinkat\(.*"rollback\.journal"/ { on = 0 }
-		on && (sc in ok) { m++; s[m] = sc ":" k[sc] }
+		on && (sc in ok) { m++; s[m] = sc ":" k[$1, sc] }
 		END { for (i = 1; i <= want; i++) print s[int(1 + (i - 1) * (m - 1) / (want - 1))] }
 	' trace.all | sort -u
 }

@@ -25,7 +25,9 @@ POINTS=${FAULT_POINTS:-$(quick 25 3)}
 CALLS=write,pwrite64,fsync,fdatasync,syncfs,renameat,renameat2,rename,mkdirat,mkdir,openat
 
 # fault_points N TRACE: "SYSCALL:K" points, N in all, shared between the
-# families of calls, spread evenly within each family
+# families of calls, spread evenly within each family; K counts the call
+# in its own thread, as strace's when= does (worker threads unlink and
+# create files)
 fault_points() {
 	awk -v want="$1" '
 		function fam(sc) {
@@ -38,7 +40,7 @@ fault_points() {
 		/ resumed>/ { next }
 		{ sc = $2; sub(/\(.*/, "", sc) }
 		sc !~ /^[a-z0-9_]+$/ || sc == "execve" { next }
-		{ calls[sc]++; f = fam(sc); if (!(f in n)) fams[++nf] = f; n[f]++; s[f, n[f]] = sc ":" calls[sc] }
+		{ calls[$1, sc]++; f = fam(sc); if (!(f in n)) fams[++nf] = f; n[f]++; s[f, n[f]] = sc ":" calls[$1, sc] }
 		END {
 			# round robin: one more point to each family that has calls left
 			left = want
