@@ -254,6 +254,7 @@ void rb_open(struct rbctx *r, int bkfd)
 	r->differs = xcalloc((size_t)(r->entries / 8 + 1), 1);
 	r->xdiff = xcalloc((size_t)(r->entries / 8 + 1), 1);
 	r->dirty = xcalloc((size_t)(r->entries / 8 + 1), 1);
+	r->sparse = xcalloc((size_t)(r->entries / 8 + 1), 1);
 	r->buf = xmalloc(RB_BUF);
 	r->zeros = xcalloc(1, MEMBER_ZBUF);
 	if (posix_memalign((void **)&r->dbuf, DIO_ALIGN, DIO_BUF))
@@ -276,6 +277,7 @@ void rb_close(struct rbctx *r)
 	free(r->differs);
 	free(r->xdiff);
 	free(r->dirty);
+	free(r->sparse);
 	hset_free(&r->rewritten);
 	hset_free(&r->hl_targets);
 	hset_free(&r->hl_seen);
@@ -344,6 +346,7 @@ void rb_verify_needed(struct rbctx *r)
 			int ns = archive_entry_sparse_reset(r->ae);
 			if (ns > 0) {
 				la_int64_t off, len;
+				setbit(r->sparse, r->ord);
 				data = 0;
 				while (archive_entry_sparse_next(r->ae, &off, &len) == ARCHIVE_OK)
 					data += (uint64_t)len;
@@ -370,6 +373,10 @@ void rb_verify_needed(struct rbctx *r)
 	if (v.n)
 		die_hint(ZDT_EINTEGRITY, "the live tree was not touched; run 'zdt verify' for the full list",
 			 "snapshot %s is damaged (%lu problem%s)", snapname(r), v.n, v.n > 1 ? "s" : "");
+	/* every header and the members needed are checked: applying reads
+	 * the plain files' data where the manifest says (hashed again as it
+	 * is written), not the whole archive through libarchive once more */
+	r->raw = r->h.compress && !strcmp(r->h.compress, "none");
 }
 
 /* ---- comparing ---------------------------------------------------------- */
@@ -846,7 +853,8 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 		       uint64_t old_size)
 {
 	const struct mentry *m = &r->m;
-	struct archive_entry *e = a_entry(r);
+	int raw = r->raw && (m->offset >= 0 || !m->size) && !m->has_xattr && !bit(r->sparse, r->ord);
+	struct archive_entry *e = raw ? NULL : a_entry(r);
 	char tmp[64];
 	const char *out = name;
 	const void *buf;
@@ -870,7 +878,25 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 		r->dio_ok = 0;	/* the file system has no direct I/O */
 	XXH3_state_t *xs = XXH3_createState();
 	XXH3_128bits_reset(xs);
-	while ((rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
+	rc = ARCHIVE_EOF;
+	while (raw && pos < m->size) {	/* plain data at the manifest's offset */
+		size_t k = m->size - pos < RB_BUF ? (size_t)(m->size - pos) : RB_BUF;
+		ssize_t got = pread(r->afd, r->buf, k, (off_t)((uint64_t)m->offset + pos));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
+		if (got == 0)
+			break;	/* short: the hash below says so */
+		XXH3_128bits_update(xs, r->buf, (size_t)got);
+		if ((dio.on ? dio_add(&dio, r->buf, (size_t)got, pos) : write_all(fd, r->buf, (size_t)got, pos)) < 0)
+			apply_fail(r, "write", rel);
+		pos += (uint64_t)got;
+		last_end = pos;
+		progress_add(&r->prog, (uint64_t)got);
+		check_signal();
+	}
+	while (!raw && (rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
 		while (pos < (uint64_t)off) {	/* a hole: stays a hole */
 			size_t k = (uint64_t)off - pos < MEMBER_ZBUF ? (size_t)((uint64_t)off - pos) : MEMBER_ZBUF;
 			XXH3_128bits_update(xs, r->zeros, k);
@@ -909,6 +935,10 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	int chown_needed = r->is_root && (m->uid != r->euid || m->gid != r->egid);
 	int xattrs = m->has_xattr || r->parent_dacl;	/* e also strips inherited ACLs */
+	if (xattrs && !e) {
+		archive_entry_clear(r->scratch);	/* raw: no attributes, strips them */
+		e = r->scratch;
+	}
 	if ((chown_needed && fchown(fd, (uid_t)m->uid, (gid_t)m->gid) < 0) ||
 	    (xattrs && xattr_apply_fd(fd, e) < 0) ||
 	    (((m->mode & 07000) || xattrs) && fchmod(fd, m->mode) < 0) ||

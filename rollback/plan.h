@@ -89,6 +89,9 @@ struct rbctx {
 	unsigned char *differs;	/* --checksum: content differs */
 	unsigned char *xdiff;	/* attributes differ (found by the plan) */
 	unsigned char *dirty;	/* folders holding a change, at any depth */
+	unsigned char *sparse;	/* needed files stored sparse (rb_verify_needed) */
+	int raw;		/* apply reads plain file data at the manifest's
+				 * offsets (uncompressed, members checked) */
 	uint64_t *dstack;	/* ordinals of the folders being walked */
 	size_t ndstack, capdstack;
 	struct hset rewritten;	/* hardlink targets the plan rewrites */
