@@ -43,7 +43,8 @@ spread_points() {
 		{ k[t, sc]++ }
 		sc == "execve" { next }
 		from != "" && !started { if (index($0, from)) started = 1; next }
-		{ m++; s[m] = sc ":" k[t, sc] }
+		# the same "SYSCALL:K" in two threads is one point (its first)
+		!seen[sc ":" k[t, sc]]++ { m++; s[m] = sc ":" k[t, sc] }
 		END {
 			if (want == 1) { print s[m]; exit }
 			for (i = 1; i <= want; i++) print s[int(1 + (i - 1) * (m - 1) / (want - 1))]
