@@ -425,3 +425,17 @@ int fs_attr_flags(int fd, unsigned *flags)
 		*flags |= FS_ATTR_APPEND;
 	return 0;
 }
+
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return 0;
+}

@@ -20,6 +20,7 @@
 #ifndef ZDT_FSOPS_H
 #define ZDT_FSOPS_H
 
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -92,6 +93,8 @@ int path_excluded(char *const *globs, int n, const char *rel, const char *name);
  * component at a time with O_NOFOLLOW; *base is the last component */
 int open_parent_nofollow(int rootfd, const char *rel, const char **base);
 int fsync_fd_dir(int dirfd);
+/* pwrite() of all n bytes at off (EINTR retried); 0, or -1 with errno */
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 
 /*
  * The inode flags of an open file or folder (FS_IOC_GETFLAGS): *flags gets

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fsops.h"
 #include "util.h"
 
 #define QJOBS 1024u	/* jobs a queue holds */
@@ -56,20 +57,6 @@ struct wpool {
 	struct wq *q;
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	for (size_t done = 0; done < n;) {
-		ssize_t w = pwrite(fd, p + done, n - done, (off_t)done);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)w;
-	}
-	return 0;
-}
-
 static int set_times(int fd, const struct wmeta *m)
 {
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, m->mtime };
@@ -87,7 +74,7 @@ static int run_file(struct wjob *j, const char **what)
 	if (fd < 0)
 		return -1;
 	*what = "write";
-	if (write_all(fd, j->data, j->size) < 0)
+	if (pwrite_all(fd, j->data, j->size, 0) < 0)
 		goto fail;
 	if (m->flags & WM_SFR)	/* the final syncfs waits for it */
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);

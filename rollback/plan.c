@@ -750,21 +750,6 @@ static int replace_name(struct rbctx *r, int dfd, const char *tmp, const char *n
 	return unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-/* pwrite of all n bytes at off */
-static int write_all(int fd, const void *buf, size_t n, uint64_t off)
-{
-	for (size_t done = 0; done < n;) {
-		ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Big files are written with O_DIRECT: the data goes from an aligned buffer
  * to the device without filling the page cache, and the syncfs at the end
@@ -803,14 +788,14 @@ static int dio_flush(struct dio *d, int last)
 	size_t whole = d->base % DIO_ALIGN ? 0 : d->len / DIO_ALIGN * DIO_ALIGN;
 
 	if (whole) {
-		if (write_all(d->fd, d->buf, whole, d->base) < 0)
+		if (pwrite_all(d->fd, d->buf, whole, d->base) < 0)
 			return -1;
 		d->used = 1;
 	}
 	if (whole < d->len) {
 		if (!last && d->len == DIO_BUF)
 			BUG("direct I/O buffer full and unaligned");
-		if (dio_mode(d, 0) < 0 || write_all(d->fd, d->buf + whole, d->len - whole, d->base + whole) < 0)
+		if (dio_mode(d, 0) < 0 || pwrite_all(d->fd, d->buf + whole, d->len - whole, d->base + whole) < 0)
 			return -1;
 		d->on = 0;	/* the rest of the file goes through the page cache */
 	}
@@ -832,7 +817,7 @@ static int dio_add(struct dio *d, const void *p, size_t n, uint64_t off)
 			d->on = 0;
 		}
 		if (!d->on)
-			return write_all(d->fd, p, n, off);
+			return pwrite_all(d->fd, p, n, off);
 		d->base = off;
 	}
 	while (n) {
@@ -889,7 +874,7 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 		if (got == 0)
 			break;	/* short: the hash below says so */
 		XXH3_128bits_update(xs, r->buf, (size_t)got);
-		if ((dio.on ? dio_add(&dio, r->buf, (size_t)got, pos) : write_all(fd, r->buf, (size_t)got, pos)) < 0)
+		if ((dio.on ? dio_add(&dio, r->buf, (size_t)got, pos) : pwrite_all(fd, r->buf, (size_t)got, pos)) < 0)
 			apply_fail(r, "write", rel);
 		pos += (uint64_t)got;
 		last_end = pos;
@@ -903,7 +888,7 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 			pos += k;
 		}
 		XXH3_128bits_update(xs, buf, n);
-		if ((dio.on ? dio_add(&dio, buf, n, (uint64_t)off) : write_all(fd, buf, n, (uint64_t)off)) < 0)
+		if ((dio.on ? dio_add(&dio, buf, n, (uint64_t)off) : pwrite_all(fd, buf, n, (uint64_t)off)) < 0)
 			apply_fail(r, "write", rel);
 		pos = (uint64_t)off + n;
 		last_end = pos;

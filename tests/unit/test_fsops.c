@@ -604,9 +604,30 @@ static void test_path_inside(void **state)
 	free(link);
 }
 
+/* pwrite_all: every byte at its offset, a gap left a hole of zeros */
+static void test_pwrite_all(void **state)
+{
+	struct tmp *t = *state;
+	char buf[3 * 65536], back[sizeof(buf) + 10];
+	int fd = openat(t->fd, "pw", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)(i * 7);
+	assert_int_equal(pwrite_all(fd, buf, sizeof(buf), 10), 0);
+	assert_int_equal(pwrite_all(fd, "ab", 2, 0), 0);
+	assert_int_equal(pread(fd, back, sizeof(back), 0), (ssize_t)sizeof(back));
+	assert_memory_equal(back, "ab\0\0\0\0\0\0\0\0", 10);
+	assert_memory_equal(back + 10, buf, sizeof(buf));
+	close(fd);
+	assert_int_equal(pwrite_all(-1, "x", 1, 0), -1);
+	assert_int_equal(errno, EBADF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pwrite_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_real_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_relative, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_symlinked_component, setup, teardown),
