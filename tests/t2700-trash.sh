@@ -64,6 +64,30 @@ if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
 		no_trash
 		same_tree pristine src
 	'
+
+	expect_success 'SIGTERM to the process while the workers empty the trash: exit 143 (the workers take no signal), the rerun finishes' '
+		setup_src small
+		"$MUTATE" src 30 7 >/dev/null
+		strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:delay_enter=20000 \
+			"$ZDT" -b "$BK" rollback -c AR >out 2>err &
+		spid=$!
+		when_finished "kill $spid 2>/dev/null || :"
+		for i in $(seq 400); do
+			test -n "$(find src -maxdepth 1 -name ".zdt-rb.trash.*")" && break
+			sleep 0.05
+		done
+		zpid=$(children $spid | awk "{print \$1}")
+		test -n "$zpid"
+		kill -TERM "$zpid"
+		rc=0
+		wait $spid || rc=$?
+		check_eq "exit of the signalled rollback" 143 $rc
+		check_grep "interrupted by SIGTERM" err
+		check_eq "rollback-interrupted" 1 "$(count_state AR rollback-interrupted)"
+		zdt -b "$BK" rollback -c AR >/dev/null
+		no_trash
+		same_tree pristine src
+	'
 fi
 
 expect_success root,mount,umount 'a file system mounted inside the install folder: its replaced files are unlinked in place' '
