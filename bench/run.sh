@@ -39,8 +39,10 @@
 # (-q skips the sleep: quick smoke tests on tiny and small only).  The
 # differential rollbacks' preparation (the tree put back in its mutated
 # state) also moves the old tree aside rather than deleting it, so those
-# runs and their copies do not pay for it either (the trash is emptied with
-# the same wait before the full rollbacks, or earlier when space runs short).
+# runs and their copies do not pay for it either (the trash is emptied only
+# when space runs short, before the full rollbacks or earlier).  Each
+# counted round starts with the next command of its group (round robin), so
+# that none always runs first after the previous group's work.
 #
 #   -s SCALE  tiny small medium many huge big (default medium)
 #   -n RUNS   counted runs per command (default 3)
@@ -109,10 +111,14 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 # command in turn (zdt first), after its PREP (eval'd here, then sync); round
 # 0 is the warm-up, not counted.  W: median wall (s), R: peak RSS (KiB).
 rounds() {
-	local i j n
+	local i j k n nc
 	local -a a=("$@")
+	nc=$((${#a[@]} / 3))
 	for ((i = 0; i <= runs; i++)); do
-		for ((j = 0; j < ${#a[@]}; j += 3)); do
+		# each counted round starts with the next command: none always
+		# runs first, nearest to what the machine did before the round
+		for ((k = 0; k < nc; k++)); do
+			j=$((((k + i) % nc) * 3))
 			eval "${a[j + 2]}"
 			sync
 			if [ "$i" -eq 0 ]; then
@@ -189,9 +195,18 @@ rounds zdt_rollback_checksum "$zdt -q -b $bk rollback -c AR --checksum" "$mut" \
        rsync_delete_c_sync "rsync -aHc --delete $pristine/ $work/r/ && sync -f $work/r" "$rmut"
 "$zdt" -q -b "$bk" diff -c AR || { echo "bench: the tree differs from the snapshot after rollback" >&2; exit 1; }
 
-# full rollback into an empty folder: never after an rm -rf (see the top)
-rm -rf "$work/r" "$work/mutated" "$pristine" "$trash"
-mkdir "$trash"
+# full rollback into an empty folder: never after an rm -rf (see the top).
+# The differential runs' trees stay in the trash (deleting a few million
+# files here takes minutes, and the creates after it are slowed far longer
+# than the wait) unless the full rollbacks' outputs would not fit beside it
+aside "$work/r"
+aside "$work/mutated"
+aside "$pristine"
+if [ "$(avail_kib)" -lt $(((4 * runs + 5) * tree_kib + 1048576)) ]; then
+	rm -rf "$trash"
+	mkdir "$trash"
+	emptied=$((emptied + 1))
+fi
 sync
 [ "$quick" = 1 ] || sleep 61
 arc=$(echo "$bk"/AR/*/archive.tar)
@@ -220,7 +235,8 @@ pair zdt_cleanup_100 "$zdt -q -b $cbk cleanup -c AR --all" \
      rm_rf_100 "rm -rf $work/rmc/20240101T*" \
      "cp -a $c100/. $cbk/AR/" "mkdir -p $work/rmc && cp -a $c100/. $work/rmc/"
 [ -z "$(ls "$cbk/AR")" ] || { echo "bench: zdt cleanup left snapshots behind" >&2; exit 1; }
-rm -rf "$trash" "$work/x" "$work/rmc" "$c100" "$cbk" "$ctree"
+# the trash (a few million files at the larger scales) goes with the work
+# folder at exit, after the report
 
 # --- the report -----------------------------------------------------------
 num() { awk -v a="$1" 'BEGIN {printf "%.2f", a}'; }
@@ -325,8 +341,9 @@ Written by `bench/run.sh` (`make bench`, `make bench SCALE=many`, `make
 bench-scale`); do not edit by hand: each run replaces the section of its
 scale and keeps the others.  zdt and the tool an administrator would
 otherwise use run on the same generated tree (`scripts/gen-tree`, seed 1;
-`scripts/mutate-tree 5 42` for the upgrade), in one run, alternating, RUNS
-counted runs after one warm-up each, page cache warm.  Times are medians in
+`scripts/mutate-tree 5 42` for the upgrade), in one run, alternating (each
+counted round starts with the next command of its group), RUNS counted
+runs after one warm-up each, page cache warm.  Times are medians in
 seconds; peak RSS is GNU time's %M of the largest process, highest run.
 zdt/baseline < 1 means zdt is faster.  Targets are those of issue #5; a
 verdict in parentheses is for a scale the issue sets no such target for.
@@ -347,7 +364,7 @@ scan the recently deleted inodes (`recently_deleted()` in ext4's
 So full-rollback runs never follow an `rm -rf`: outputs are renamed into a
 trash folder emptied at the end, and `sync; sleep 61` runs once before them
 (not with `-q`).  The differential rollbacks' preparation also renames the
-old tree aside instead of deleting it.  When the scratch file system runs
+old tree aside instead of deleting it, into the same trash.  When the scratch file system runs
 short, the trash is emptied and the same wait follows (the section says so).
 EOF
 }
