@@ -5,7 +5,9 @@
 # discard, unlink waits for the device).  The trash is gone when the run
 # ends; one left by a killed or failed run is removed by the rerun; a file
 # on another file system mounted inside the install folder is unlinked in
-# place (rename into the trash: EXDEV).
+# place (rename into the trash: EXDEV).  From an uncompressed snapshot the
+# plain files' data is read at the archive offsets the manifest records
+# (the check of every header before streams the archive once).
 . "$(dirname "$0")/lib.sh"
 require python3 xxhsum
 need_mutate
@@ -63,6 +65,19 @@ if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
 		zdt -b "$BK" rollback -c AR >/dev/null
 		no_trash
 		same_tree pristine src
+	'
+
+	expect_success 'uncompressed: plain files are read at their offsets (pread); the archive is streamed at most once' '
+		setup_src small
+		"$MUTATE" src 30 7 >/dev/null
+		strace -f -o trace -e trace=read,pread64 "$ZDT" -b "$BK" rollback -c AR >/dev/null
+		same_tree pristine src
+		size=$(stat -c %s "$(snap_archive AR)")
+		got=$(awk '"'"'/ read\(/ && $NF ~ /^[0-9]+$/ { n += $NF } END { print n + 0 }'"'"' trace)
+		np=$(grep -c " pread64(" trace)
+		echo "# archive $size bytes, read(2) $got bytes, $np preads" >&9
+		test "$np" -ge 50
+		test "$got" -le "$size"
 	'
 
 	expect_success 'SIGTERM to the process while the workers empty the trash: exit 143 (the workers take no signal), the rerun finishes' '
