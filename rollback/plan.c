@@ -726,13 +726,19 @@ static int replace_name(struct rbctx *r, int dfd, const char *tmp, const char *n
 			return -1;
 		return renameat(dfd, tmp, dfd, name);
 	}
-	if (r->wp && r->trashfd < 0 && !r->trash_seq) {
-		/* the install folder's listing was read already: the walk
-		 * does not meet the trash (a rerun removes a leftover one) */
+	if (!r->trash_seq) {
+		/* the first replaced file: the workers and the trash, tried
+		 * once.  The install folder's listing was read already: the
+		 * walk does not meet the trash (a rerun removes a leftover one) */
+		r->trash_seq = 1;
+		if (!r->wp)
+			pool_start(r);
 		snprintf(r->trash, sizeof(r->trash), TMP_PREFIX "trash.%ld", (long)getpid());
-		if (mkdirat(r->rootfd, r->trash, 0700) == 0)
+		if (r->wp && mkdirat(r->rootfd, r->trash, 0700) == 0) {
 			r->trashfd = openat(r->rootfd, r->trash, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		r->trash_seq = 1;	/* tried once */
+			if (r->trashfd < 0)
+				unlinkat(r->rootfd, r->trash, AT_REMOVEDIR);	/* unlinked here, then */
+		}
 	}
 	if (r->trashfd >= 0) {
 		char t[32];
@@ -1395,7 +1401,8 @@ void rb_merge(struct rbctx *r, int mode)
 		a_open(r);
 		progress_start(&r->prog, progress_enabled(r->z->progress), "rollback", r->bytes_write);
 		r->trashfd = -1;
-		pool_start(r);
+		if (r->fused)
+			pool_start(r);	/* a differential apply: at its first replaced file */
 	}
 	m_next(r);	/* "." */
 	if (mode == RB_APPLY && r->fused && r->mstate > 0)
