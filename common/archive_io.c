@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -26,18 +27,21 @@ struct gz_slot {
 	int zerr;
 };
 
-static int out_write(struct asink *s, const void *p, size_t n)
+/* writes n bytes to the archive file and its hash; 0, or the errno of the
+ * failure with *what saying which call failed */
+static int out_write(struct asink *s, const void *p, size_t n, const char **what)
 {
 	const char *c = p;
 
 	while (n) {
-		ssize_t w = write(s->fd, c, n);
+		/* pwrite: the output thread's calls are told apart from the
+		 * caller's writes (the manifest) by name, e.g. by strace */
+		ssize_t w = pwrite(s->fd, c, n, (off_t)s->out);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			s->err = errno;
-			s->err_what = "write";
-			return -1;
+			*what = "write";
+			return errno;
 		}
 		XXH3_128bits_update(s->xs, c, (size_t)w);
 		c += w;
@@ -50,6 +54,73 @@ static int out_write(struct asink *s, const void *p, size_t n)
 		s->synced = s->out;
 	}
 	return 0;
+}
+
+/* the first failure wins; read by the other threads with sink_err() */
+static void set_err(struct asink *s, int e, const char *what)
+{
+	if (__atomic_load_n(&s->err, __ATOMIC_ACQUIRE))
+		return;
+	s->err_what = what;
+	__atomic_store_n(&s->err, e, __ATOMIC_RELEASE);
+}
+
+static int sink_err(struct asink *s) { return __atomic_load_n(&s->err, __ATOMIC_ACQUIRE); }
+
+/* ---- uncompressed: the output thread ----------------------------------- */
+
+/*
+ * Without compression the slots carry the tar stream itself: the caller
+ * fills them, one thread writes them in order (write(2), the archive's hash,
+ * the early write-back), so that copying into the page cache runs beside the
+ * caller's reading of the tree.  After a failure it frees the slots without
+ * writing them, and the caller sees the error at its next slot.
+ */
+static void *out_worker(void *arg)
+{
+	struct asink *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct gz_slot *g = &s->slots[s->wnext];
+		while (!s->stop && g->state != SLOT_QUEUED)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (g->state != SLOT_QUEUED)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		if (!sink_err(s)) {
+			const char *what = NULL;
+			int e = out_write(s, g->in, g->inlen, &what);
+			if (e)
+				set_err(s, e, what);
+		}
+		pthread_mutex_lock(&s->mu);
+		g->state = SLOT_FREE;
+		g->inlen = 0;
+		s->wnext = (s->wnext + 1) % s->nslots;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* hands the slot being filled to the output thread and waits for the next
+ * one to be free; all: wait until every slot is written */
+static int out_submit(struct asink *s, int all)
+{
+	struct gz_slot *g = &s->slots[s->fill];
+
+	pthread_mutex_lock(&s->mu);
+	if (g->inlen) {
+		g->state = SLOT_QUEUED;
+		pthread_cond_broadcast(&s->cv);
+		s->fill = (s->fill + 1) % s->nslots;
+	}
+	for (int i = all ? 0 : s->fill; i < (all ? s->nslots : s->fill + 1); i++)
+		while (s->slots[i].state != SLOT_FREE)
+			pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return sink_err(s) ? -1 : 0;
 }
 
 /* ---- gzip workers ----------------------------------------------------- */
@@ -126,11 +197,15 @@ static int gz_drain_one(struct asink *s, int wait)
 	pthread_mutex_unlock(&s->mu);
 	int rc = 0;
 	if (g->zerr) {
-		s->err = EIO;
-		s->err_what = "compress";
+		set_err(s, EIO, "compress");
 		rc = -1;
 	} else {
-		rc = out_write(s, g->out, g->outlen);
+		const char *what = NULL;
+		int e = out_write(s, g->out, g->outlen, &what);
+		if (e) {
+			set_err(s, e, what);
+			rc = -1;
+		}
 	}
 	pthread_mutex_lock(&s->mu);
 	g->state = SLOT_FREE;
@@ -167,43 +242,23 @@ static la_ssize_t sink_write(struct archive *a, void *client, const void *buf, s
 	const char *p = buf;
 	size_t left = n;
 
-	if (s->err) {
-		archive_set_error(a, s->err, "%s failed", s->err_what);
-		return -1;
-	}
+	if (sink_err(s))
+		goto fail;
 	while (left) {
-		char *dst;
-		size_t room;
-		if (s->level) {
-			struct gz_slot *g = &s->slots[s->fill];
-			dst = g->in + g->inlen;
-			room = CHUNK - g->inlen;
-		} else {
-			dst = s->buf + s->len;
-			room = CHUNK - s->len;
-		}
+		struct gz_slot *g = &s->slots[s->fill];
+		size_t room = CHUNK - g->inlen;
 		size_t k = left < room ? left : room;
-		memcpy(dst, p, k);
+		memcpy(g->in + g->inlen, p, k);
+		g->inlen += k;
 		p += k;
 		left -= k;
-		if (s->level) {
-			struct gz_slot *g = &s->slots[s->fill];
-			g->inlen += k;
-			if (g->inlen == CHUNK && gz_submit(s) < 0)
-				goto fail;
-		} else {
-			s->len += k;
-			if (s->len == CHUNK) {
-				if (out_write(s, s->buf, s->len) < 0)
-					goto fail;
-				s->len = 0;
-			}
-		}
+		if (g->inlen == CHUNK && (s->level ? gz_submit(s) : out_submit(s, 0)) < 0)
+			goto fail;
 	}
 	s->raw += n;
 	return (la_ssize_t)n;
 fail:
-	archive_set_error(a, s->err, "%s failed", s->err_what);
+	archive_set_error(a, sink_err(s), "%s failed", s->err_what);
 	return -1;
 }
 
@@ -223,24 +278,29 @@ int asink_open(struct asink *s, int fd, int level, int threads)
 	if (!s->xs)
 		die(ZDT_EFAIL, "out of memory");
 	XXH3_128bits_reset(s->xs);
-	if (level) {
-		s->nthreads = threads < 1 ? 1 : threads;
-		s->nslots = 2 * s->nthreads + 1;
-		s->slots = xcalloc((size_t)s->nslots, sizeof(*s->slots));
-		for (int i = 0; i < s->nslots; i++) {
-			s->slots[i].in = xmalloc(CHUNK);
+	/* gzip: a slot per thread being deflated, one being filled, one
+	 * being written; none: one thread writing, three slots to fill */
+	s->nthreads = level ? (threads < 1 ? 1 : threads) : 1;
+	s->nslots = level ? 2 * s->nthreads + 1 : 4;
+	s->slots = xcalloc((size_t)s->nslots, sizeof(*s->slots));
+	for (int i = 0; i < s->nslots; i++) {
+		s->slots[i].in = xmalloc(CHUNK);
+		if (level) {
 			s->slots[i].outcap = compressBound(CHUNK) + 64;
 			s->slots[i].out = xmalloc(s->slots[i].outcap);
 		}
-		pthread_mutex_init(&s->mu, NULL);
-		pthread_cond_init(&s->cv, NULL);
-		s->threads = xcalloc((size_t)s->nthreads, sizeof(*s->threads));
-		for (int i = 0; i < s->nthreads; i++)
-			if (pthread_create(&s->threads[i], NULL, gz_worker, s))
-				die(ZDT_EFAIL, "cannot start a compression thread");
-	} else {
-		s->buf = xmalloc(CHUNK);
 	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->threads = xcalloc((size_t)s->nthreads, sizeof(*s->threads));
+	/* signals go to the caller's thread, which handles them */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (int i = 0; i < s->nthreads; i++)
+		if (pthread_create(&s->threads[i], NULL, level ? gz_worker : out_worker, s))
+			die(ZDT_EFAIL, "cannot start a%s thread", level ? " compression" : "n output");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	s->a = archive_write_new();
 	if (!s->a)
 		die(ZDT_EFAIL, "out of memory");
@@ -269,11 +329,9 @@ static void stop_threads(struct asink *s)
 
 int asink_close(struct asink *s)
 {
-	if (archive_write_close(s->a) != ARCHIVE_OK && !s->err) {
-		s->err = archive_errno(s->a) > 0 ? archive_errno(s->a) : EIO;
-		s->err_what = "write";
-	}
-	if (s->err)
+	if (archive_write_close(s->a) != ARCHIVE_OK)
+		set_err(s, archive_errno(s->a) > 0 ? archive_errno(s->a) : EIO, "write");
+	if (sink_err(s))
 		return -1;
 	if (s->level) {
 		if (gz_submit(s) < 0)
@@ -281,14 +339,11 @@ int asink_close(struct asink *s)
 		for (int i = 0; i < s->nslots; i++)
 			if (gz_drain_one(s, 1) < 0)
 				return -1;
-	} else if (s->len) {
-		if (out_write(s, s->buf, s->len) < 0)
-			return -1;
-		s->len = 0;
+	} else if (out_submit(s, 1) < 0) {
+		return -1;
 	}
 	if (fsync(s->fd) < 0) {
-		s->err = errno;
-		s->err_what = "fsync";
+		set_err(s, errno, "fsync");
 		return -1;
 	}
 	s->digest = XXH3_128bits_digest(s->xs);
@@ -311,8 +366,6 @@ void asink_release(struct asink *s)
 		pthread_cond_destroy(&s->cv);
 		s->slots = NULL;
 	}
-	free(s->buf);
-	s->buf = NULL;
 	if (s->xs)
 		XXH3_freeState(s->xs);
 	s->xs = NULL;

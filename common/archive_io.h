@@ -15,6 +15,7 @@
  * into 1 MiB chunks that worker threads deflate independently; each chunk
  * is a complete gzip member, written in order, so the file is one valid
  * multi-member gzip stream that gzip, GNU tar and libarchive read as one.
+ * Without compression one thread writes the stream out beside the caller.
  * Write-back of the output is started every 32 MiB (sync_file_range) so
  * that the final fsync has little left to do.
  */
@@ -39,9 +40,8 @@ struct asink {
 	XXH128_hash_t digest;	/* after asink_close() */
 	int err;		/* errno of the first failure, 0 if none */
 	const char *err_what;	/* "write", "fsync", "compress" */
-	/* uncompressed: one buffer; gzip: a ring of slots */
-	char *buf;
-	size_t len;
+	/* a ring of 1 MiB slots: gzip's threads deflate them, or without
+	 * compression one thread writes them out */
 	int nthreads;
 	pthread_t *threads;
 	struct gz_slot *slots;

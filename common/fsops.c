@@ -141,7 +141,7 @@ int fsync_fd_dir(int dirfd)
 
 /* ---- walking ---------------------------------------------------------- */
 
-static const char *sort_base;
+static __thread const char *sort_base;	/* walks may run in several threads */
 
 static int name_cmp(const void *a, const void *b)
 {
@@ -273,6 +273,11 @@ static int walk_dir(struct walker *w, int fd, int depth)
 
 int walk_tree(int rootfd, unsigned flags, walk_fn fn, void *arg)
 {
+	return walk_tree_at(rootfd, NULL, flags, fn, arg);
+}
+
+int walk_tree_at(int rootfd, const char *rel, unsigned flags, walk_fn fn, void *arg)
+{
 	struct walker w;
 	struct walk_ent e;
 	int rc;
@@ -281,10 +286,12 @@ int walk_tree(int rootfd, unsigned flags, walk_fn fn, void *arg)
 	w.flags = flags;
 	w.fn = fn;
 	w.arg = arg;
+	if (rel)
+		sbuf_adds(&w.rel, rel);
 	memset(&e, 0, sizeof(e));
 	e.parent = -1;
 	e.name = ".";
-	e.rel = ".";
+	e.rel = rel ? rel : ".";
 	e.fd = rootfd;
 	if (fstat(rootfd, &e.st) < 0)
 		return error_errno("cannot stat the root folder");

@@ -60,6 +60,9 @@ typedef int (*walk_fn)(void *arg, struct walk_ent *e);
 /* Returns 0, or the callback's negative value, or -1 after printing an
  * error for a folder that could not be read. */
 int walk_tree(int rootfd, unsigned flags, walk_fn fn, void *arg);
+/* the same for a folder at path REL of a tree: the root entry's rel is REL,
+ * the others' REL/...; its parent is -1 as walk_tree()'s root */
+int walk_tree_at(int rootfd, const char *rel, unsigned flags, walk_fn fn, void *arg);
 
 int rm_tree_at(int dirfd, const char *name);
 

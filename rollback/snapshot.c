@@ -14,10 +14,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/archive_io.h"
@@ -58,6 +61,19 @@ struct hl {
 	ino_t ino;
 	char *path;
 	XXH128_hash_t hash;
+	uint64_t size, data_est;	/* first walk: what its data counted */
+};
+
+/* hardlink groups by (dev, ino): open addressing, never O(files) */
+struct hltab {
+	struct hl *v;
+	size_t n, cap;
+};
+
+/* what the first walk counts (one per walking thread, then summed) */
+struct count {
+	uint64_t est, total, nfiles, ndirs, nlinks, nspecial, nsockets;
+	struct hltab hl;
 };
 
 struct backup {
@@ -71,7 +87,7 @@ struct backup {
 	int dry;
 	uint64_t reserve;
 	/* first walk */
-	uint64_t est, total, nfiles, ndirs, nlinks, nspecial, nsockets;
+	struct count cnt;
 	/* second walk */
 	struct asink sink;
 	struct archive *a;
@@ -80,8 +96,7 @@ struct backup {
 	struct mentry me;
 	char *buf;
 	char *zeros;
-	struct hl *hl;
-	size_t nhl, caphl;
+	struct hltab hl;
 	struct progress prog;
 	uint64_t files, bytes, changed;
 	struct sbuf tmp;
@@ -92,55 +107,229 @@ static int excluded(struct backup *b, const char *rel, const char *name)
 	return path_excluded(b->excl, b->nexcl, rel, name);
 }
 
-static struct hl *hl_find(struct backup *b, dev_t dev, ino_t ino);
-static void hl_add(struct backup *b, dev_t dev, ino_t ino, const char *path, XXH128_hash_t h);
+static struct hl *hl_find(struct hltab *t, dev_t dev, ino_t ino);
+static struct hl *hl_add(struct hltab *t, dev_t dev, ino_t ino, const char *path, XXH128_hash_t h);
+static void hl_clear(struct hltab *t);
 
 /* ---- first walk: count and estimate ----------------------------------- */
 
+/*
+ * Two threads walk the tree: each hands a folder it meets to the other
+ * whenever that one has nothing to do, so both stay busy to the end without
+ * either holding more than its own walk's state.  Each thread counts for
+ * itself; a hardlink group met by both is counted once afterwards.
+ */
+struct share {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int nthreads, idle, stop, failed;
+	int fd;			/* a folder handed over, -1 if none */
+	char *rel;		/* its path from the install folder */
+};
+
+struct cwalk {
+	struct backup *b;
+	struct share *sh;
+	struct count c;
+	int handed;		/* walking a folder handed over */
+	int main;		/* the main thread: checks for signals */
+};
+
 static int count_cb(void *arg, struct walk_ent *e)
 {
-	struct backup *b = arg;
+	struct cwalk *w = arg;
+	struct backup *b = w->b;
+	struct count *c = &w->c;
 	const struct stat *st = &e->st;
+	const char *rel = e->rel;
 
-	check_signal();
-	if (e->parent >= 0 && excluded(b, e->rel, e->name))
+	if (w->main)
+		check_signal();
+	else if (__atomic_load_n(&w->sh->stop, __ATOMIC_ACQUIRE))
+		return -1;
+	if (w->handed && e->parent < 0)
+		return 0;	/* the handed-over folder: counted by the giver */
+	if (e->parent >= 0 && excluded(b, rel, e->name))
 		return WALK_SKIP;
 	if (S_ISSOCK(st->st_mode)) {
-		b->nsockets++;
+		c->nsockets++;
 		return 0;
 	}
+	size_t plen = strlen(rel);
 	if (S_ISREG(st->st_mode)) {
-		b->nfiles++;
+		c->nfiles++;
+		uint64_t est = space_estimate(st, plen);
 		if (st->st_nlink > 1) {	/* a hardlink group's data counts once */
-			struct hl *h = hl_find(b, st->st_dev, st->st_ino);
+			struct hl *h = hl_find(&c->hl, st->st_dev, st->st_ino);
 			if (h && h->path) {
-				b->est += space_estimate(&(struct stat){ .st_mode = S_IFDIR }, strlen(e->rel));
+				c->est += space_estimate(&(struct stat){ .st_mode = S_IFDIR }, plen);
 				return 0;
 			}
-			hl_add(b, st->st_dev, st->st_ino, "", (XXH128_hash_t){ 0, 0 });
+			h = hl_add(&c->hl, st->st_dev, st->st_ino, "", (XXH128_hash_t){ 0, 0 });
+			h->size = (uint64_t)st->st_size;
+			h->data_est = est - space_estimate(&(struct stat){ .st_mode = S_IFDIR }, plen);
 		}
-		b->est += space_estimate(st, strlen(e->rel));
-		b->total += (uint64_t)st->st_size;
-	} else if (S_ISDIR(st->st_mode)) {
-		b->est += space_estimate(st, strlen(e->rel));
-		b->ndirs++;
+		c->est += est;
+		c->total += (uint64_t)st->st_size;
+		return 0;
+	}
+	c->est += space_estimate(st, plen);
+	if (S_ISDIR(st->st_mode)) {
+		c->ndirs++;
+		struct share *sh = w->sh;
+		if (e->parent >= 0 && __atomic_load_n(&sh->idle, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&sh->fd, __ATOMIC_ACQUIRE) < 0) {
+			int fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
+			if (fd >= 0) {
+				pthread_mutex_lock(&sh->mu);
+				if (sh->idle && sh->fd < 0 && !sh->stop) {
+					__atomic_store_n(&sh->fd, fd, __ATOMIC_RELEASE);
+					sh->rel = xstrdup(rel);
+					fd = -1;
+					pthread_cond_broadcast(&sh->cv);
+				}
+				pthread_mutex_unlock(&sh->mu);
+				if (fd < 0)
+					return WALK_SKIP;	/* the other thread walks it */
+				close(fd);
+			}
+		}
 	} else if (S_ISLNK(st->st_mode)) {
-		b->est += space_estimate(st, strlen(e->rel));
-		b->nlinks++;
+		c->nlinks++;
 	} else {
-		b->est += space_estimate(st, strlen(e->rel));
-		b->nspecial++;
+		c->nspecial++;
 	}
 	return 0;
 }
 
-static void hl_clear(struct backup *b)
+/* takes folders handed over until no thread has any left to give */
+static void count_handed(struct cwalk *w)
 {
-	for (size_t i = 0; i < b->caphl; i++)
-		free(b->hl[i].path);
-	free(b->hl);
-	b->hl = NULL;
-	b->nhl = b->caphl = 0;
+	struct share *sh = w->sh;
+
+	pthread_mutex_lock(&sh->mu);
+	for (;;) {
+		__atomic_store_n(&sh->idle, sh->idle + 1, __ATOMIC_RELEASE);
+		while (sh->fd < 0 && !sh->stop && sh->idle < sh->nthreads) {
+			if (w->main) {
+				/* a signal is handled within 0.1 s */
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 100000000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
+				pthread_mutex_unlock(&sh->mu);
+				check_signal();
+				pthread_mutex_lock(&sh->mu);
+			} else {
+				pthread_cond_wait(&sh->cv, &sh->mu);
+			}
+		}
+		if (sh->fd < 0) {	/* all idle, or a walk failed */
+			sh->stop = 1;
+			pthread_cond_broadcast(&sh->cv);
+			break;
+		}
+		int fd = sh->fd;
+		char *rel = sh->rel;
+		sh->rel = NULL;
+		__atomic_store_n(&sh->fd, -1, __ATOMIC_RELEASE);
+		__atomic_store_n(&sh->idle, sh->idle - 1, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&sh->mu);
+		w->handed = 1;
+		int rc = walk_tree_at(fd, rel, 0, count_cb, w);
+		close(fd);
+		free(rel);
+		pthread_mutex_lock(&sh->mu);
+		if (rc < 0) {
+			sh->failed |= !sh->stop;	/* the walk said what failed */
+			sh->stop = 1;
+			pthread_cond_broadcast(&sh->cv);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static void *count_thread(void *arg)
+{
+	count_handed(arg);
+	return NULL;
+}
+
+/* the first walk, into b->cnt; -1 when it failed (and said why) */
+static int count_tree(struct backup *b)
+{
+	struct share sh = { .nthreads = 2, .fd = -1 };
+	struct cwalk w[2];
+	pthread_t t;
+
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < 2; i++) {
+		w[i].b = b;
+		w[i].sh = &sh;
+	}
+	w[0].main = 1;
+	pthread_mutex_init(&sh.mu, NULL);
+	pthread_cond_init(&sh.cv, NULL);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 && pthread_create(&t, NULL, count_thread, &w[1]) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!threads)
+		sh.nthreads = 1;
+
+	int rc = walk_tree(b->srcfd, 0, count_cb, &w[0]);
+	if (rc < 0) {
+		pthread_mutex_lock(&sh.mu);
+		sh.failed = 1;
+		sh.stop = 1;
+		pthread_cond_broadcast(&sh.cv);
+		pthread_mutex_unlock(&sh.mu);
+	}
+	count_handed(&w[0]);
+	if (threads)
+		pthread_join(t, NULL);
+	if (sh.fd >= 0)
+		close(sh.fd);
+	free(sh.rel);
+	pthread_mutex_destroy(&sh.mu);
+	pthread_cond_destroy(&sh.cv);
+
+	/* the sums; a hardlink group both threads met counted its data twice */
+	struct count *c = &b->cnt, *o = &w[1].c;
+	*c = w[0].c;
+	c->est += o->est;
+	c->total += o->total;
+	c->nfiles += o->nfiles;
+	c->ndirs += o->ndirs;
+	c->nlinks += o->nlinks;
+	c->nspecial += o->nspecial;
+	c->nsockets += o->nsockets;
+	for (size_t i = 0; i < o->hl.cap; i++) {
+		struct hl *h = &o->hl.v[i];
+		struct hl *m = h->path ? hl_find(&c->hl, h->dev, h->ino) : NULL;
+		if (m && m->path) {
+			c->est -= h->data_est;
+			c->total -= h->size;
+		}
+	}
+	hl_clear(&o->hl);
+	hl_clear(&c->hl);
+	return sh.failed ? -1 : 0;
+}
+
+static void hl_clear(struct hltab *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->v[i].path);
+	free(t->v);
+	t->v = NULL;
+	t->n = t->cap = 0;
 }
 
 /* ---- second walk: archive and manifest -------------------------------- */
@@ -155,36 +344,37 @@ _Noreturn static void sink_fail(struct backup *b)
 	die_errno(ZDT_EFAIL, "cannot write the archive: '%s/%s'", escp(zdt_bkdir(b->z)), component_name(b->comp));
 }
 
-static struct hl *hl_find(struct backup *b, dev_t dev, ino_t ino)
+static struct hl *hl_find(struct hltab *t, dev_t dev, ino_t ino)
 {
-	if (!b->caphl)
+	if (!t->cap)
 		return NULL;
-	size_t i = (size_t)((ino * 0x9e3779b97f4a7c15ull) ^ dev) & (b->caphl - 1);
-	for (; b->hl[i].path; i = (i + 1) & (b->caphl - 1))
-		if (b->hl[i].dev == dev && b->hl[i].ino == ino)
-			return &b->hl[i];
-	return &b->hl[i];	/* the empty slot */
+	size_t i = (size_t)((ino * 0x9e3779b97f4a7c15ull) ^ dev) & (t->cap - 1);
+	for (; t->v[i].path; i = (i + 1) & (t->cap - 1))
+		if (t->v[i].dev == dev && t->v[i].ino == ino)
+			return &t->v[i];
+	return &t->v[i];	/* the empty slot */
 }
 
-static void hl_add(struct backup *b, dev_t dev, ino_t ino, const char *path, XXH128_hash_t h)
+static struct hl *hl_add(struct hltab *t, dev_t dev, ino_t ino, const char *path, XXH128_hash_t h)
 {
-	if ((b->nhl + 1) * 2 > b->caphl) {
-		struct hl *old = b->hl;
-		size_t oldcap = b->caphl;
-		b->caphl = oldcap ? oldcap * 2 : 64;
-		b->hl = xcalloc(b->caphl, sizeof(*b->hl));
+	if ((t->n + 1) * 2 > t->cap) {
+		struct hl *old = t->v;
+		size_t oldcap = t->cap;
+		t->cap = oldcap ? oldcap * 2 : 64;
+		t->v = xcalloc(t->cap, sizeof(*t->v));
 		for (size_t i = 0; i < oldcap; i++) {
 			if (old[i].path)
-				*hl_find(b, old[i].dev, old[i].ino) = old[i];
+				*hl_find(t, old[i].dev, old[i].ino) = old[i];
 		}
 		free(old);
 	}
-	struct hl *s = hl_find(b, dev, ino);
+	struct hl *s = hl_find(t, dev, ino);
 	s->dev = dev;
 	s->ino = ino;
 	s->path = xstrdup(path);
 	s->hash = h;
-	b->nhl++;
+	t->n++;
+	return s;
 }
 
 static void put_header(struct backup *b)
@@ -354,7 +544,7 @@ static int do_file(struct backup *b, struct walk_ent *e)
 	b->files++;
 
 	if (st.st_nlink > 1) {
-		struct hl *h = hl_find(b, st.st_dev, st.st_ino);
+		struct hl *h = hl_find(&b->hl, st.st_dev, st.st_ino);
 		if (h && h->path) {
 			archive_entry_set_filetype(b->ae, AE_IFREG);
 			archive_entry_copy_hardlink(b->ae, h->path);
@@ -423,7 +613,7 @@ static int do_file(struct backup *b, struct walk_ent *e)
 	}
 	close(fd);
 	if (st.st_nlink > 1)
-		hl_add(b, st.st_dev, st.st_ino, e->rel, b->me.hash);
+		hl_add(&b->hl, st.st_dev, st.st_ino, e->rel, b->me.hash);
 	add_manifest(b);
 	return 0;
 }
@@ -494,7 +684,7 @@ static void backup_release(struct backup *b)
 	if (b->ae)
 		archive_entry_free(b->ae);
 	mentry_release(&b->me);
-	hl_clear(b);
+	hl_clear(&b->hl);
 	free(b->buf);
 	free(b->zeros);
 	for (int i = 0; i < b->nexcl; i++)
@@ -677,7 +867,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	}
 
 	/* first walk: what will be stored, and does it fit */
-	if (walk_tree(b.srcfd, 0, count_cb, &b) < 0)	/* the walk said what failed */
+	if (count_tree(&b) < 0)	/* the walk said what failed */
 		die_reported(ZDT_EFAIL, "no snapshot was made; fix the cause and run the backup again");
 	struct space sp;
 	int fits;
@@ -691,12 +881,12 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 				break;
 			*slash = '\0';
 		}
-		fits = fd < 0 ? -1 : space_check(fd, b.est, b.reserve, &sp);
+		fits = fd < 0 ? -1 : space_check(fd, b.cnt.est, b.reserve, &sp);
 		if (fd >= 0)
 			close(fd);
 		free(p);
 	} else {
-		fits = space_check(z->bkfd, b.est, b.reserve, &sp);
+		fits = space_check(z->bkfd, b.cnt.est, b.reserve, &sp);
 	}
 	if (fits < 0)
 		warning_errno("cannot check the free space of the backup folder: '%s'", escp(zdt_bkdir(z)));
@@ -704,8 +894,8 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 		char s1[16], s2[16], s3[16], s4[16];
 		if (zdt_verbosity >= 1) {
 			fprintf(z->out, "would back up %s from '%s': %" PRIu64 " files, %" PRIu64 " folders, %" PRIu64
-				" symlinks, %" PRIu64 " other, %s\n", component_name(b.comp), b.src, b.nfiles, b.ndirs,
-				b.nlinks, b.nspecial, fmt_size(s1, sizeof(s1), b.total));
+				" symlinks, %" PRIu64 " other, %s\n", component_name(b.comp), b.src, b.cnt.nfiles, b.cnt.ndirs,
+				b.cnt.nlinks, b.cnt.nspecial, fmt_size(s1, sizeof(s1), b.cnt.total));
 			if (fits >= 0)
 				fprintf(z->out, "space: need %s plus a reserve of %s, %s available: %s\n",
 					fmt_size(s2, sizeof(s2), sp.needed), fmt_size(s3, sizeof(s3), sp.reserve),
@@ -720,12 +910,12 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 			json_bool(&j, "dry_run", 1);
 			json_str(&j, "component", component_name(b.comp));
 			json_str(&j, "source", b.src);
-			json_u64(&j, "files", b.nfiles);
-			json_u64(&j, "dirs", b.ndirs);
-			json_u64(&j, "symlinks", b.nlinks);
-			json_u64(&j, "other", b.nspecial);
-			json_u64(&j, "bytes", b.total);
-			json_u64(&j, "estimate_bytes", b.est);
+			json_u64(&j, "files", b.cnt.nfiles);
+			json_u64(&j, "dirs", b.cnt.ndirs);
+			json_u64(&j, "symlinks", b.cnt.nlinks);
+			json_u64(&j, "other", b.cnt.nspecial);
+			json_u64(&j, "bytes", b.cnt.total);
+			json_u64(&j, "estimate_bytes", b.cnt.est);
 			if (fits >= 0) {
 				json_u64(&j, "available_bytes", sp.avail);
 				json_u64(&j, "reserve_bytes", sp.reserve);
@@ -740,7 +930,6 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	if (fits == 0)
 		space_refusal(&b, &sp);
 
-	hl_clear(&b);	/* the first walk's hardlink table */
 
 	/* second walk: write ID.partial */
 	int compfd = store_comp_dir(z->bkfd, b.comp, 0), hc = -1;
@@ -786,7 +975,7 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	};
 	if (mwriter_open(&b.mw, mfd, &mh) < 0)
 		die_errno(ZDT_EFAIL, "cannot write the manifest");
-	progress_start(&b.prog, progress_enabled(z->progress), "backup", b.total);
+	progress_start(&b.prog, progress_enabled(z->progress), "backup", b.cnt.total);
 	if (walk_tree(b.srcfd, WALK_LAZY_REG, write_cb, &b) < 0)
 		die_reported(ZDT_EFAIL, "no snapshot was made; fix the cause and run the backup again");
 	progress_end(&b.prog);

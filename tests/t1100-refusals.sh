@@ -154,8 +154,8 @@ expect_success flock 'a shared lock (a verify) blocks backup, not another verify
 expect_success inject 'a running backup holds the lock: the refusal names its pid and command' '
 	gen_tree src
 	mkdir "$BK"
-	# slow the first backup down: 0.2 s per write
-	strace -f -o /dev/null -e inject=write:delay_enter=200000 "$ZDT" -b "$BK" backup -c AR src >first.out 2>first.err &
+	# slow the first backup down: 0.2 s per write (manifest) and pwrite (archive)
+	strace -f -o /dev/null -e inject=write,pwrite64:delay_enter=200000 "$ZDT" -b "$BK" backup -c AR src >first.out 2>first.err &
 	spid=$!
 	when_finished "kill $spid 2>/dev/null || :"
 	for i in $(seq 1200); do

@@ -92,15 +92,20 @@ trial_trace() {
 	# same calls as the runs under test (no folder of its own to create)
 	rm -rf "$(dirname "$BK")/trial"
 	cp -a "$BK" "$(dirname "$BK")/trial"
-	strace -f -y -o trace.all -e trace=write,fsync,rename,renameat,renameat2 \
+	strace -f -y -o trace.all -e trace=write,pwrite64,fsync,rename,renameat,renameat2 \
 		"$ZDT" -b "$(dirname "$BK")/trial" backup -c AR "$SRC" >/dev/null 2>&1
 	rm -rf "$(dirname "$BK")/trial"
 }
 
-# writes_into_snapshot: indices among the write calls of the trial backup
-# (1-based, as strace's when= counts them) of those into the snapshot
+# writes_into_snapshot [SYSCALL]: indices K of the SYSCALL (default write)
+# calls of the trial backup such that every thread's K-th such call
+# (1-based, in its own thread, as strace's when= counts them) that exists
+# goes into the snapshot.  The output thread writes the archive with
+# pwrite64, the main thread the manifest (and messages) with write.
 writes_into_snapshot() {
-	awk '/ write\(/ { n++; if ($0 ~ /\.partial\//) print n }' trace.all
+	awk -v sc="${1:-write}" '/ resumed>/ { next }
+	     index($2, sc "(") == 1 { k = ++n[$1]; if (k > max) max = k; if ($0 !~ /\.partial\//) bad[k] = 1; seen[k] = 1 }
+	     END { for (k = 1; k <= max; k++) if (seen[k] && !bad[k]) print k }' trace.all
 }
 
 # calls SYSCALL: how many times the trial backup called it
@@ -131,17 +136,23 @@ spread() {
 expect_success 'kill -9 at writes: no complete snapshot, install untouched, next backup cleans up' '
 	fault_setup
 	trial_trace
-	writes_into_snapshot >w
-	test $(wc -l <w) -ge 10
-	for n in 1 $(spread <w); do
-		must_fail 137 strace -f -o /dev/null -e trace=write -e inject=write:signal=KILL:when=$n \
-			"$ZDT" -b "$BK" backup -c AR "$SRC"
-		check_after_fault ids.before
-		zdt -b "$BK" backup -c AR "$SRC" >/dev/null
-		check_no_leftovers
-		complete_ids >ids.before
+	writes_into_snapshot write >w.write
+	writes_into_snapshot pwrite64 >w.pwrite64
+	test $(wc -l <w.write) -ge 2
+	test $(wc -l <w.pwrite64) -ge 10
+	tried=0
+	for sc in write pwrite64; do
+		for n in 1 $(spread <w.$sc); do
+			must_fail 137 strace -f -o /dev/null -e trace=$sc -e inject=$sc:signal=KILL:when=$n \
+				"$ZDT" -b "$BK" backup -c AR "$SRC"
+			check_after_fault ids.before
+			zdt -b "$BK" backup -c AR "$SRC" >/dev/null
+			check_no_leftovers
+			complete_ids >ids.before
+			tried=$((tried + 1))
+		done
 	done
-	check_eq "complete snapshots" $(($(spread <w | wc -l) + 2)) "$(wc -l <ids.before)"
+	check_eq "complete snapshots" $((tried + 1)) "$(wc -l <ids.before)"
 	check_first_verifies
 '
 
@@ -195,24 +206,27 @@ expect_success 'SIGKILL at random moments (timeout -s KILL)' '
 	check_first_verifies
 '
 
-expect_success 'ENOSPC on a write: exit 1, one message, nothing left behind' '
+expect_success 'ENOSPC on a write (manifest) or pwrite (archive): exit 1, one message, nothing left behind' '
 	fault_setup
 	trial_trace
-	writes_into_snapshot >w
-	for n in $(spread <w); do
-		must_fail 1 strace -f -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=$n \
-			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
-		check_one_error err
-		check_grep "^zdt: backup: .*No space left on device" err
+	for sc in write pwrite64; do
+		writes_into_snapshot $sc >w
+		test -s w
+		for n in $(spread <w); do
+			must_fail 1 strace -f -o /dev/null -e trace=$sc -e inject=$sc:error=ENOSPC:when=$n \
+				"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
+			check_one_error err
+			check_grep "^zdt: backup: .*No space left on device" err
+			check_after_fault ids.before
+			check_no_leftovers
+		done
+		# every call failing from the first into the snapshot on (with
+		# write, the messages cannot be written either)
+		must_fail 1 strace -f -o /dev/null -e trace=$sc -e inject=$sc:error=ENOSPC:when=$(head -n 1 w)+ \
+			"$ZDT" -b "$BK" backup -c AR "$SRC"
 		check_after_fault ids.before
 		check_no_leftovers
 	done
-	# every write failing from the first into the snapshot on (the
-	# messages cannot be written either)
-	must_fail 1 strace -f -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=$(head -n 1 w)+ \
-		"$ZDT" -b "$BK" backup -c AR "$SRC"
-	check_after_fault ids.before
-	check_no_leftovers
 	check_first_verifies
 '
 
@@ -268,8 +282,8 @@ expect_success root,mount,umount 'a real ENOSPC (free-space check blinded): exit
 for sig in INT:130 TERM:143; do
 	expect_success "SIG${sig%:*} during a backup: exit ${sig#*:}, partial data removed" '
 		fault_setup
-		# 0.1 s per write: the backup takes ~15 s unless interrupted
-		strace -f -o /dev/null -e trace=write -e inject=write:delay_enter=100000 \
+		# 0.1 s per write and pwrite: the backup takes ~15 s unless interrupted
+		strace -f -o /dev/null -e trace=write,pwrite64 -e inject=write,pwrite64:delay_enter=100000 \
 			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err &
 		spid=$!
 		when_finished "kill -9 $spid 2>/dev/null || :"

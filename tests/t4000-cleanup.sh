@@ -330,10 +330,10 @@ expect_success inject 'the leftover of a killed backup goes with any cleanup; --
 	mkdir one && echo data >one/file
 	zdt -b "$BK" backup -c AR one >/dev/null
 	keep_id=$(newest AR)
-	# killed at its 5th write (of 13): the tiny tree will do, the small one
+	# killed at its 5th archive write (pwrite64, of 8): the tiny tree will do, the small one
 	# takes seconds to copy
 	gen_tree tree
-	must_fail 137 inject write:signal=KILL:when=5 "$ZDT" -b "$BK" backup -c AR tree
+	must_fail 137 inject pwrite64:signal=KILL:when=5 "$ZDT" -b "$BK" backup -c AR tree
 	part=$(cd "$BK/AR" && ls -d *.partial)
 	test -n "$part" && test -d "$BK/AR/$part"
 	check_eq "partial AR snapshots" 1 "$(nstate AR partial)"

@@ -25,10 +25,10 @@ make_template() {
 	for i in 1 2 3; do
 		zdt -b "$1" backup -c AR small_src >/dev/null || return 1
 	done
-	strace -f -o /dev/null -e trace=write -e inject=write:signal=KILL:when=50 \
+	strace -f -o /dev/null -e trace=pwrite64 -e inject=pwrite64:signal=KILL:when=50 \
 		"$ZDT" -b "$1" backup -c AR small_src >killed.out 2>&1 || rc=$?
 	if [ $rc != 137 ]; then
-		echo "make_template: the backup killed at its 50th write exited $rc:" >&9
+		echo "make_template: the backup killed at its 50th archive write (pwrite64) exited $rc:" >&9
 		sed 's/^/    | /' killed.out >&9
 		return 1
 	fi
