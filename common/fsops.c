@@ -218,7 +218,7 @@ static int walk_dir(struct walker *w, int fd, int depth)
 	}
 	lv = &w->lv[depth];
 	if (dirlist_read(fd, lv) < 0)
-		return error_errno("cannot read folder: '%s'", escp(w->rel.len ? w->rel.buf : "."));
+		return (w->flags & WALK_QUIET) ? -1 : error_errno("cannot read folder: '%s'", escp(w->rel.len ? w->rel.buf : "."));
 	size_t base = w->rel.len;
 	for (size_t i = 0; i < lv->n && rc >= 0; i++) {
 		struct walk_ent e;
@@ -238,10 +238,11 @@ static int walk_dir(struct walker *w, int fd, int depth)
 			e.st.st_mode = S_IFREG;
 		} else if (fstatat(fd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT) {
-				warning("file vanished during the walk: '%s'", escp(e.rel));
+				if (!(w->flags & WALK_QUIET))
+					warning("file vanished during the walk: '%s'", escp(e.rel));
 				continue;
 			}
-			rc = error_errno("cannot stat: '%s'", escp(e.rel));
+			rc = (w->flags & WALK_QUIET) ? -1 : error_errno("cannot stat: '%s'", escp(e.rel));
 			break;
 		}
 		if (S_ISDIR(e.st.st_mode)) {
@@ -251,7 +252,8 @@ static int walk_dir(struct walker *w, int fd, int depth)
 			    st2.st_dev != e.st.st_dev || st2.st_ino != e.st.st_ino) {
 				if (e.fd >= 0)
 					close(e.fd);
-				rc = error_errno("folder changed or cannot be opened during the walk: '%s'", escp(e.rel));
+				rc = (w->flags & WALK_QUIET) ? -1 :
+				     error_errno("folder changed or cannot be opened during the walk: '%s'", escp(e.rel));
 				break;
 			}
 		}
@@ -294,7 +296,7 @@ int walk_tree_at(int rootfd, const char *rel, unsigned flags, walk_fn fn, void *
 	e.rel = rel ? rel : ".";
 	e.fd = rootfd;
 	if (fstat(rootfd, &e.st) < 0)
-		return error_errno("cannot stat the root folder");
+		return (flags & WALK_QUIET) ? -1 : error_errno("cannot stat the root folder");
 	rc = fn(arg, &e);
 	if (rc == 0)
 		rc = walk_dir(&w, rootfd, 0);

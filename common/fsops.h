@@ -52,6 +52,9 @@ struct walk_ent {
 /* Regular files (by d_type) are not stat'ed: st.st_mode is S_IFREG only and
  * the callback opens and fstat()s them itself. */
 #define WALK_LAZY_REG 1u
+/* Says nothing: a failure is only the -1, a vanished entry is skipped (for
+ * a second walk beside one that reports) */
+#define WALK_QUIET 2u
 
 /* 0: go on; WALK_SKIP: do not descend into this folder; < 0: stop */
 #define WALK_SKIP 1

@@ -68,13 +68,65 @@ static ssize_t x_get(const struct xsrc *x, const char *name, void *buf, size_t n
 	return x->path ? lgetxattr(x->path, name, buf, n) : fgetxattr(x->fd, name, buf, n);
 }
 
-static int read_xattrs(const struct xsrc *x, struct archive_entry *entry);
+/* each attribute read goes to add(ctx, name, value, size) */
+typedef void (*xadd_fn)(void *ctx, const char *name, const unsigned char *v, size_t n);
+static int read_xattrs(const struct xsrc *x, xadd_fn add, void *ctx);
+
+/* into an archive entry: the ACLs decoded, the others as they are */
+static void add_entry(void *ctx, const char *name, const unsigned char *v, size_t n)
+{
+	struct archive_entry *entry = ctx;
+
+	if (!strcmp(name, ACL_ACCESS) || !strcmp(name, ACL_DEFAULT)) {
+		int type = !strcmp(name, ACL_ACCESS) ? ARCHIVE_ENTRY_ACL_TYPE_ACCESS : ARCHIVE_ENTRY_ACL_TYPE_DEFAULT;
+		if (decode_acl(entry, type, v, n) == 0)
+			return;
+		warning("cannot decode the ACL '%s'; stored as a raw attribute", name);
+	}
+	archive_entry_xattr_add_entry(entry, name, v, n);
+}
+
+/* into a blob: { u32 name size with its NUL, u32 value size, name, value }... */
+static void add_blob(void *ctx, const char *name, const unsigned char *v, size_t n)
+{
+	struct sbuf *b = ctx;
+	uint32_t h[2] = { (uint32_t)strlen(name) + 1, (uint32_t)n };
+
+	sbuf_add(b, h, sizeof(h));
+	sbuf_add(b, name, h[0]);
+	sbuf_add(b, v, n);
+}
+
+int xattr_read_blob(int fd, struct sbuf *blob)
+{
+	struct xsrc x = { fd, NULL };
+
+	return read_xattrs(&x, add_blob, blob);
+}
+
+int xattr_from_blob(struct archive_entry *entry, const void *blob, size_t n)
+{
+	const unsigned char *p = blob, *end = p + n;
+	uint32_t h[2];
+
+	while (p < end) {
+		if ((size_t)(end - p) < sizeof(h))
+			return -1;
+		memcpy(h, p, sizeof(h));
+		p += sizeof(h);
+		if (!h[0] || (size_t)(end - p) < (size_t)h[0] + h[1] || p[h[0] - 1])
+			return -1;
+		add_entry(entry, (const char *)p, p + h[0], h[1]);
+		p += (size_t)h[0] + h[1];
+	}
+	return 0;
+}
 
 int xattr_read_fd(int fd, struct archive_entry *entry)
 {
 	struct xsrc x = { fd, NULL };
 
-	return read_xattrs(&x, entry);
+	return read_xattrs(&x, add_entry, entry);
 }
 
 int xattr_read_at(int dfd, const char *name, struct archive_entry *entry)
@@ -87,7 +139,7 @@ int xattr_read_at(int dfd, const char *name, struct archive_entry *entry)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
-	int rc = read_xattrs(&x, entry);
+	int rc = read_xattrs(&x, add_entry, entry);
 	if (rc < 0 && errno == ENOENT && access("/proc/self/fd", F_OK) < 0) {
 		/* no /proc: open the file instead */
 		int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -99,7 +151,7 @@ int xattr_read_at(int dfd, const char *name, struct archive_entry *entry)
 	return rc;
 }
 
-static int read_xattrs(const struct xsrc *x, struct archive_entry *entry)
+static int read_xattrs(const struct xsrc *x, xadd_fn add, void *ctx)
 {
 	char small[1024], *names = small;
 	ssize_t n = x_list(x, small, sizeof(small));
@@ -137,15 +189,7 @@ static int read_xattrs(const struct xsrc *x, struct archive_entry *entry)
 			rc = -1;
 			break;
 		}
-		if (!strcmp(p, ACL_ACCESS) || !strcmp(p, ACL_DEFAULT)) {
-			int type = !strcmp(p, ACL_ACCESS) ? ARCHIVE_ENTRY_ACL_TYPE_ACCESS : ARCHIVE_ENTRY_ACL_TYPE_DEFAULT;
-			if (decode_acl(entry, type, val, (size_t)vn) < 0)
-				warning("cannot decode the ACL '%s'; stored as a raw attribute", p);
-			else
-				goto next;
-		}
-		archive_entry_xattr_add_entry(entry, p, val, (size_t)vn);
-next:
+		add(ctx, p, val, (size_t)vn);
 		if (val != vbuf)
 			free(val);
 	}

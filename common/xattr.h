@@ -15,15 +15,22 @@
 #ifndef ZDT_XATTR_H
 #define ZDT_XATTR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct archive_entry;
+struct sbuf;
 
 /* 0, or -1 with errno; attributes that vanish while read are skipped */
 int xattr_read_fd(int fd, struct archive_entry *entry);
 /* the same for NAME in folder dfd, not following a symlink, without opening
  * it (through /proc/self/fd; falls back to opening it) */
 int xattr_read_at(int dfd, const char *name, struct archive_entry *entry);
+/* The same in two steps, for reading in one thread and archiving in
+ * another: the attributes of fd as a blob of bytes (appended to *blob),
+ * then the blob into an entry; -1: not a blob of xattr_read_blob(). */
+int xattr_read_blob(int fd, struct sbuf *blob);
+int xattr_from_blob(struct archive_entry *entry, const void *blob, size_t n);
 uint64_t xattr_digest(struct archive_entry *entry, int *has);
 /* The permission bits (07777) that stat shows for a file with entry's
  * mode and ACL.  libarchive keeps the bits of an access ACL's group::

@@ -30,6 +30,7 @@
 #include "../common/json.h"
 #include "../common/manifest.h"
 #include "../common/progress.h"
+#include "../common/ring.h"
 #include "../common/sign.h"
 #include "../common/space.h"
 #include "../common/store.h"
@@ -97,6 +98,7 @@ struct backup {
 	char *buf;
 	char *zeros;
 	struct hltab hl;
+	struct prefetch *pf;
 	struct progress prog;
 	uint64_t files, bytes, changed;
 	struct sbuf tmp;
@@ -516,10 +518,311 @@ static void put_zeros(struct backup *b, uint64_t len, XXH3_state_t *xs)
 	}
 }
 
+/* ---- second walk: a reader thread a step ahead ------------------------- */
+
+/*
+ * A second thread walks the tree in the same order, ahead of the archiving
+ * walk, and reads its plain files (regular, one link, no holes): their
+ * stat, attributes and bytes go through a ring to the main thread, which
+ * archives them without a system call of its own.  Each record names its
+ * path.  The main thread takes a record only for the very path it is at
+ * and reads anything else itself (files the reader leaves out, or a tree
+ * that changed between the two walks), so the snapshot is what the main
+ * walk met either way, with the same checks.
+ */
+#define PF_RING (4u << 20)
+
+struct pf_head {
+	uint32_t rel_len, xattr_len;	/* bytes of the path and of the blob */
+	struct stat st;			/* fstat before reading */
+};
+
+struct pf_tail {
+	uint64_t missing;	/* bytes past a shrunk end, sent as zeros */
+	int changed;		/* fstat after reading differed */
+	int err;		/* errno of a failed read (zeros sent), or 0 */
+};
+
+struct prefetch {
+	struct backup *b;
+	struct ring *ring;
+	int rootfd;
+	pthread_t t;
+	struct sbuf xa;		/* the reader's */
+	/* the main thread's: the next record's head, path and blob */
+	struct pf_head h;
+	struct sbuf rel, blob;
+	int have, ended;
+};
+
+static int changed_after(int fd, const struct stat *st, uint64_t missing)
+{
+	struct stat st2;
+
+	return fstat(fd, &st2) == 0 &&
+	       (missing || st2.st_size != st->st_size || st2.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+		st2.st_mtim.tv_nsec != st->st_mtim.tv_nsec || st2.st_ctim.tv_sec != st->st_ctim.tv_sec ||
+		st2.st_ctim.tv_nsec != st->st_ctim.tv_nsec);
+}
+
+static int pf_cb(void *arg, struct walk_ent *e)
+{
+	struct prefetch *p = arg;
+	struct pf_head h;
+	struct pf_tail t;
+
+	if (e->parent >= 0 && excluded(p->b, e->rel, e->name))
+		return WALK_SKIP;
+	if (!S_ISREG(e->st.st_mode))
+		return 0;
+	int fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;	/* the main walk says why */
+	memset(&h, 0, sizeof(h));
+	sbuf_reset(&p->xa);
+	if (fstat(fd, &h.st) < 0 || !S_ISREG(h.st.st_mode) || h.st.st_nlink > 1 ||
+	    (uint64_t)h.st.st_blocks * 512 < (uint64_t)h.st.st_size || xattr_read_blob(fd, &p->xa) < 0) {
+		close(fd);
+		return 0;
+	}
+	h.rel_len = (uint32_t)strlen(e->rel);
+	h.xattr_len = (uint32_t)p->xa.len;
+	if (ring_put(p->ring, &h, sizeof(h)) < 0 || ring_put(p->ring, e->rel, h.rel_len) < 0 ||
+	    ring_put(p->ring, p->xa.buf, p->xa.len) < 0)
+		goto stopped;
+	memset(&t, 0, sizeof(t));
+	uint64_t left = (uint64_t)h.st.st_size;
+	off_t off = 0;
+	while (left) {
+		size_t n;
+		char *d = ring_wspan(p->ring, &n);
+		if (!d)
+			goto stopped;
+		if (n > left)
+			n = (size_t)left;
+		ssize_t r = t.err ? 0 : pread(fd, d, n, off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			t.err = errno;
+			r = 0;
+		}
+		if (r == 0) {	/* shorter than when it was stat'ed, or failed */
+			memset(d, 0, n);
+			r = (ssize_t)n;
+			if (!t.err)
+				t.missing += n;
+		}
+		ring_wrote(p->ring, (size_t)r);
+		off += r;
+		left -= (uint64_t)r;
+	}
+	t.changed = changed_after(fd, &h.st, t.missing);
+	close(fd);
+	if (ring_put(p->ring, &t, sizeof(t)) < 0)
+		return -1;
+	/* whole: the main thread may be waiting for it while this thread
+	 * walks on (a system call can take long) */
+	ring_flush(p->ring);
+	return 0;
+stopped:
+	close(fd);
+	return -1;
+}
+
+static void *pf_thread(void *arg)
+{
+	struct prefetch *p = arg;
+
+	walk_tree(p->rootfd, WALK_LAZY_REG | WALK_QUIET, pf_cb, p);
+	ring_end(p->ring);
+	return NULL;
+}
+
+static void pf_idle(void) { check_signal(); }
+
+static void pf_start(struct backup *b)
+{
+	struct prefetch *p = xcalloc(1, sizeof(*p));
+
+	p->b = b;
+	/* its own open folder: the walks must not share a directory offset */
+	const char *root = ".";
+#ifdef ZDT_TESTING
+	/* ZDT_TEST_READER=0: no reader thread; =DIR: the reader walks DIR, a
+	 * tree that differs from the one archived (the walks diverge) */
+	const char *e = getenv("ZDT_TEST_READER");
+	if (e && !strcmp(e, "0")) {
+		free(p);
+		return;
+	}
+	if (e && *e)
+		root = e;
+#endif
+	p->rootfd = openat(b->srcfd, root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->rootfd < 0) {
+		free(p);
+		return;		/* the main thread reads everything */
+	}
+	p->ring = ring_new(PF_RING, pf_idle);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&p->t, NULL, pf_thread, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		ring_free(p->ring);
+		close(p->rootfd);
+		free(p);
+		return;
+	}
+	b->pf = p;
+}
+
+static void pf_finish(struct backup *b)
+{
+	struct prefetch *p = b->pf;
+
+	if (!p)
+		return;
+	ring_stop(p->ring);
+	pthread_join(p->t, NULL);
+	ring_free(p->ring);
+	close(p->rootfd);
+	sbuf_free(&p->xa);
+	sbuf_free(&p->rel);
+	sbuf_free(&p->blob);
+	free(p);
+	b->pf = NULL;
+}
+
+static int pf_bytes(struct prefetch *p, struct sbuf *sb, size_t n)
+{
+	sbuf_reset(sb);
+	sbuf_grow(sb, n + 1);
+	if (ring_get(p->ring, sb->buf, n) < 0)
+		return -1;
+	sb->len = n;
+	sb->buf[n] = '\0';
+	return 0;
+}
+
+/* drops the data and tail of the record in hand */
+static void pf_skip(struct prefetch *p)
+{
+	uint64_t left = (uint64_t)p->h.st.st_size + sizeof(struct pf_tail);
+
+	while (left) {
+		size_t n;
+		if (!ring_rspan(p->ring, &n)) {
+			p->ended = 1;
+			break;
+		}
+		if (n > left)
+			n = (size_t)left;
+		ring_read(p->ring, n);
+		left -= n;
+	}
+	p->have = 0;
+}
+
+/* 1: the reader's record for rel is in hand (p->h, p->blob), its data next
+ * in the ring; 0: there is none, read the file here */
+static int pf_take(struct prefetch *p, const char *rel)
+{
+	if (!p)
+		return 0;
+	for (;;) {
+		if (!p->have) {
+			if (p->ended)
+				return 0;
+			if (ring_get(p->ring, &p->h, sizeof(p->h)) < 0 || pf_bytes(p, &p->rel, p->h.rel_len) < 0 ||
+			    pf_bytes(p, &p->blob, p->h.xattr_len) < 0) {
+				p->ended = 1;
+				return 0;
+			}
+			p->have = 1;
+		}
+		int c = path_cmp(p->rel.buf, rel);
+		if (c > 0)
+			return 0;	/* ahead of the main walk: later */
+		if (c == 0) {
+			p->have = 0;
+			return 1;
+		}
+		pf_skip(p);	/* a path the main walk did not meet */
+		if (p->ended)
+			return 0;
+	}
+}
+
+/* archives the file whose record pf_take() gave */
+static void do_prefetched(struct backup *b, struct walk_ent *e)
+{
+	struct prefetch *p = b->pf;
+	const struct stat *st = &p->h.st;
+	struct pf_tail t;
+
+	e->st = *st;
+	fill_common(b, e->rel, st);
+	b->me.size = (uint64_t)st->st_size;
+	b->files++;
+	archive_entry_set_size(b->ae, st->st_size);
+	if (xattr_from_blob(b->ae, p->blob.buf, p->blob.len) < 0)
+		die(ZDT_EFAIL, "internal error: a bad attribute record for '%s'", escp(e->rel));
+	b->me.xattr = xattr_digest(b->ae, &b->me.has_xattr);
+	put_header(b);
+	b->me.offset = (int64_t)b->sink.raw;
+
+	XXH3_state_t *xs = XXH3_createState();
+	if (!xs)
+		die(ZDT_EFAIL, "out of memory");
+	XXH3_128bits_reset(xs);
+	uint64_t left = (uint64_t)st->st_size;
+	while (left) {
+		size_t n;
+		const void *d = ring_rspan(p->ring, &n);
+		if (!d)
+			die(ZDT_EFAIL, "internal error: the reader thread stopped within '%s'", escp(e->rel));
+		if (n > left)
+			n = (size_t)left;
+		if (n > RBUF)
+			n = RBUF;
+		XXH3_128bits_update(xs, d, n);
+		put_data(b, d, n);
+		ring_read(p->ring, n);
+		left -= n;
+		progress_add(&b->prog, n);
+		check_signal();
+	}
+	if (ring_get(p->ring, &t, sizeof(t)) < 0)
+		die(ZDT_EFAIL, "internal error: the reader thread stopped within '%s'", escp(e->rel));
+	if (t.err) {
+		errno = t.err;
+		die_errno(ZDT_EFAIL, "cannot read: '%s/%s'", escp(b->src), escp(e->rel));
+	}
+	b->me.type = M_FILE;
+	b->me.has_hash = 1;
+	b->me.hash = XXH3_128bits_digest(xs);
+	XXH3_freeState(xs);
+	b->bytes += (uint64_t)st->st_size;
+	if (t.changed) {
+		b->changed++;
+		warning("file changed while it was read; stored as read: '%s'", escp(e->rel));
+	}
+	add_manifest(b);
+}
+
 static int do_file(struct backup *b, struct walk_ent *e)
 {
+	if (pf_take(b->pf, e->rel)) {
+		do_prefetched(b, e);
+		return 0;
+	}
 	int fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOATIME);
-	struct stat st, st2;
+	struct stat st;
 
 	if (fd < 0 && errno == EPERM)
 		fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -604,10 +907,7 @@ static int do_file(struct backup *b, struct walk_ent *e)
 	XXH3_freeState(xs);
 	b->bytes += (uint64_t)st.st_size;
 
-	if (fstat(fd, &st2) == 0 &&
-	    (missing || st2.st_size != st.st_size || st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
-	     st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec || st2.st_ctim.tv_sec != st.st_ctim.tv_sec ||
-	     st2.st_ctim.tv_nsec != st.st_ctim.tv_nsec)) {
+	if (changed_after(fd, &st, missing)) {
 		b->changed++;
 		warning("file changed while it was read; stored as read: '%s'", escp(e->rel));
 	}
@@ -976,8 +1276,10 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	if (mwriter_open(&b.mw, mfd, &mh) < 0)
 		die_errno(ZDT_EFAIL, "cannot write the manifest");
 	progress_start(&b.prog, progress_enabled(z->progress), "backup", b.cnt.total);
+	pf_start(&b);
 	if (walk_tree(b.srcfd, WALK_LAZY_REG, write_cb, &b) < 0)
 		die_reported(ZDT_EFAIL, "no snapshot was made; fix the cause and run the backup again");
+	pf_finish(&b);
 	progress_end(&b.prog);
 	if (asink_close(&b.sink) < 0)
 		sink_fail(&b);
