@@ -83,8 +83,10 @@ expect_success inject 'EIO on a read of the tree (the reader thread): exit 1, on
 	nr=$(awk "index(\$2, \"pread64(\") == 1 { n[\$1]++ } END { m = 0; for (t in n) if (n[t] > m) m = n[t]; print m }" trace)
 	test "$nr" -ge 100
 	# (the bytes of a file may take two reads where the ring wraps: the count
-	# varies a little from run to run, so no point near the end)
-	for k in 1 $((nr / 3)) $((2 * nr / 3)); do
+	# varies a little from run to run, so no point near the end; and not
+	# the first few, which in a dynamic build are the loader reading libc
+	# in the main thread)
+	for k in 20 $((nr / 3)) $((2 * nr / 3)); do
 		must_fail 1 strace -f -o /dev/null -e trace=pread64 -e inject=pread64:error=EIO:when=$k \
 			"$ZDT" -b "$BK" backup -c AR src >out 2>err
 		test "$(grep -c "^zdt: " err)" = 1
