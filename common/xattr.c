@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <xxhash.h>
 
@@ -129,6 +130,43 @@ int xattr_read_fd(int fd, struct archive_entry *entry)
 	return read_xattrs(&x, add_entry, entry);
 }
 
+/*
+ * listxattrat(2) (Linux 6.13) lists NAME's attributes relative to its folder
+ * in one call; most files have none, and the path through /proc/self/fd
+ * costs several times a stat (a third of a diff's time on a tree of small
+ * files).  Used only to find that there are none; anything else, or a
+ * kernel or sandbox without it, takes the /proc path.
+ */
+#if defined(SYS_listxattrat)
+#define NR_LISTXATTRAT SYS_listxattrat
+#elif defined(__x86_64__) || defined(__aarch64__)
+#define NR_LISTXATTRAT 465
+#endif
+
+#ifdef NR_LISTXATTRAT
+static int no_listxattrat;
+
+/* 1: NAME has no attributes; 0: it may have some (or the call is missing) */
+static int has_none_at(int dfd, const char *name)
+{
+	char small[256];
+
+	if (__atomic_load_n(&no_listxattrat, __ATOMIC_RELAXED))
+		return 0;
+	long n = syscall(NR_LISTXATTRAT, dfd, name, AT_SYMLINK_NOFOLLOW, small, sizeof(small));
+	if (n < 0 && (errno == ENOSYS || errno == EPERM || errno == EINVAL))
+		__atomic_store_n(&no_listxattrat, 1, __ATOMIC_RELAXED);
+	return n == 0;
+}
+#else
+static int has_none_at(int dfd, const char *name)
+{
+	(void)dfd;
+	(void)name;
+	return 0;
+}
+#endif
+
 int xattr_read_at(int dfd, const char *name, struct archive_entry *entry)
 {
 	char path[64 + NAME_MAX];
@@ -138,6 +176,8 @@ int xattr_read_at(int dfd, const char *name, struct archive_entry *entry)
 		errno = EINVAL;
 		return -1;
 	}
+	if (has_none_at(dfd, name))
+		return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
 	int rc = read_xattrs(&x, add_entry, entry);
 	if (rc < 0 && errno == ENOENT && access("/proc/self/fd", F_OK) < 0) {
