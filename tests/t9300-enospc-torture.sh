@@ -39,7 +39,7 @@ fault_points() {
 		}
 		/ resumed>/ { next }
 		{ sc = $2; sub(/\(.*/, "", sc) }
-		sc !~ /^[a-z0-9_]+$/ || sc == "execve" { next }
+		sc !~ /^[a-z0-9_]+$/ || sc ~ /^syscall_0x/ || sc == "execve" { next }
 		{ calls[$1, sc]++; f = fam(sc); if (!(f in n)) fams[++nf] = f; n[f]++; s[f, n[f]] = sc ":" calls[$1, sc] }
 		END {
 			# round robin: one more point to each family that has calls left
