@@ -153,6 +153,14 @@ static int has_none_at(int dfd, const char *name)
 
 	if (__atomic_load_n(&no_listxattrat, __ATOMIC_RELAXED))
 		return 0;
+#ifdef ZDT_TESTING
+	/* valgrind 3.19 has no listxattrat and says so on the standard
+	 * error, which the tests read: tests/run.sh --valgrind sets this */
+	if (getenv("ZDT_TEST_NO_LISTXATTRAT")) {
+		__atomic_store_n(&no_listxattrat, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+#endif
 	long n = syscall(NR_LISTXATTRAT, dfd, name, AT_SYMLINK_NOFOLLOW, small, sizeof(small));
 	if (n < 0 && (errno == ENOSYS || errno == EPERM || errno == EINVAL))
 		__atomic_store_n(&no_listxattrat, 1, __ATOMIC_RELAXED);
