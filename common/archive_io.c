@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -293,14 +292,9 @@ int asink_open(struct asink *s, int fd, int level, int threads)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->threads = xcalloc((size_t)s->nthreads, sizeof(*s->threads));
-	/* signals go to the caller's thread, which handles them */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (int i = 0; i < s->nthreads; i++)
-		if (pthread_create(&s->threads[i], NULL, level ? gz_worker : out_worker, s))
+		if (thread_start(&s->threads[i], level ? gz_worker : out_worker, s))
 			die(ZDT_EFAIL, "cannot start a%s thread", level ? " compression" : "n output");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	s->a = archive_write_new();
 	if (!s->a)
 		die(ZDT_EFAIL, "out of memory");

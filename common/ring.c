@@ -139,12 +139,7 @@ const void *ring_rspan(struct ring *r, size_t *n)
 			STORE(r->cwait, 1);
 			while (LOAD(r->head) == r->r && !LOAD(r->end)) {
 				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += 100000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
+				deadline_ms(&ts, CLOCK_REALTIME, 100);
 				pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 				if (r->idle && LOAD(r->head) == r->r && !LOAD(r->end)) {
 					pthread_mutex_unlock(&r->mu);

@@ -16,11 +16,18 @@
 #ifndef ZDT_UTIL_H
 #define ZDT_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "err.h"
+
+/* pthread_create() of a thread that blocks every signal, so that signals
+ * go to the caller's thread, which handles them; 0 or an error number */
+int thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+/* *ts = the time on clock, ms milliseconds from now (for a timed wait) */
+void deadline_ms(struct timespec *ts, clockid_t clock, long ms);
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,15 +190,12 @@ static void q_release(struct wq *q)
 struct wpool *wpool_start(int nq)
 {
 	struct wpool *p;
-	sigset_t all, old;
 
 	if (nq < 1)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->q = xcalloc((size_t)nq, sizeof(*p->q));
 	atomic_init(&p->failed, 0);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay with the caller */
 	for (int i = 0; i < nq; i++) {
 		struct wq *q = &p->q[i];
 		pthread_mutex_init(&q->mu, NULL);
@@ -209,14 +205,12 @@ struct wpool *wpool_start(int nq)
 		q->arena = xmalloc(WPOOL_ARENA);
 		q->p = p;
 		p->nq = i + 1;
-		if (pthread_create(&q->t, NULL, worker, q) != 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (thread_start(&q->t, worker, q) != 0) {
 			wpool_stop(p);
 			return NULL;
 		}
 		q->started = 1;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return p;
 }
 

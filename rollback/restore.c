@@ -533,10 +533,7 @@ static void *flusher_run(void *arg)
 
 	pthread_mutex_lock(&f->mu);
 	while (!f->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += FLUSH_PERIOD_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		deadline_ms(&ts, CLOCK_MONOTONIC, FLUSH_PERIOD_MS);
 		if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT && !f->stop) {
 			pthread_mutex_unlock(&f->mu);
 			syncfs(f->fd);	/* errors show in the final syncfs */
@@ -550,18 +547,13 @@ static void *flusher_run(void *arg)
 static void flusher_start(struct flusher *f)
 {
 	pthread_condattr_t ca;
-	sigset_t all, old;
 
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&f->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	/* signals stay with the main thread, which checks for them */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	f->on = pthread_create(&f->t, NULL, flusher_run, f) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	f->on = thread_start(&f->t, flusher_run, f) == 0;
 }
 
 static void flusher_stop(struct flusher *f)

@@ -97,6 +97,7 @@ struct backup {
 	struct mentry me;
 	char *buf;
 	char *zeros;
+	XXH3_state_t *xs;	/* the content hash of the file being archived */
 	struct hltab hl;
 	struct prefetch *pf;
 	struct progress prog;
@@ -216,12 +217,7 @@ static void count_handed(struct cwalk *w)
 			if (w->main) {
 				/* a signal is handled within 0.1 s */
 				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += 100000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
+				deadline_ms(&ts, CLOCK_REALTIME, 100);
 				pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
 				pthread_mutex_unlock(&sh->mu);
 				check_signal();
@@ -277,11 +273,7 @@ static int count_tree(struct backup *b)
 	w[0].main = 1;
 	pthread_mutex_init(&sh.mu, NULL);
 	pthread_cond_init(&sh.cv, NULL);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 && pthread_create(&t, NULL, count_thread, &w[1]) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 && thread_start(&t, count_thread, &w[1]) == 0;
 	if (!threads)
 		sh.nthreads = 1;
 
@@ -667,12 +659,7 @@ static void pf_start(struct backup *b)
 		return;		/* the main thread reads everything */
 	}
 	p->ring = ring_new(PF_RING, pf_idle);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int rc = pthread_create(&p->t, NULL, pf_thread, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
+	if (thread_start(&p->t, pf_thread, p)) {
 		ring_free(p->ring);
 		close(p->rootfd);
 		free(p);
@@ -776,9 +763,7 @@ static void do_prefetched(struct backup *b, struct walk_ent *e)
 	put_header(b);
 	b->me.offset = (int64_t)b->sink.raw;
 
-	XXH3_state_t *xs = XXH3_createState();
-	if (!xs)
-		die(ZDT_EFAIL, "out of memory");
+	XXH3_state_t *xs = b->xs;	/* one for the run, not one per file */
 	XXH3_128bits_reset(xs);
 	uint64_t left = (uint64_t)st->st_size;
 	while (left) {
@@ -806,7 +791,6 @@ static void do_prefetched(struct backup *b, struct walk_ent *e)
 	b->me.type = M_FILE;
 	b->me.has_hash = 1;
 	b->me.hash = XXH3_128bits_digest(xs);
-	XXH3_freeState(xs);
 	b->bytes += (uint64_t)st->st_size;
 	if (t.changed) {
 		b->changed++;
@@ -884,9 +868,7 @@ static int do_file(struct backup *b, struct walk_ent *e)
 	put_header(b);
 	b->me.offset = (int64_t)b->sink.raw;
 
-	XXH3_state_t *xs = XXH3_createState();
-	if (!xs)
-		die(ZDT_EFAIL, "out of memory");
+	XXH3_state_t *xs = b->xs;	/* one for the run, not one per file */
 	XXH3_128bits_reset(xs);
 	uint64_t missing = 0;
 	if (rg) {
@@ -904,7 +886,6 @@ static int do_file(struct backup *b, struct walk_ent *e)
 	b->me.type = M_FILE;
 	b->me.has_hash = 1;
 	b->me.hash = XXH3_128bits_digest(xs);
-	XXH3_freeState(xs);
 	b->bytes += (uint64_t)st.st_size;
 
 	if (changed_after(fd, &st, missing)) {
@@ -987,6 +968,8 @@ static void backup_release(struct backup *b)
 	hl_clear(&b->hl);
 	free(b->buf);
 	free(b->zeros);
+	if (b->xs)
+		XXH3_freeState(b->xs);
 	for (int i = 0; i < b->nexcl; i++)
 		free(b->excl[i]);
 	free(b->excl);
@@ -1266,6 +1249,9 @@ int cmd_backup(struct zdt *z, int argc, char **argv)
 	b.ae = archive_entry_new();
 	b.buf = xmalloc(RBUF);
 	b.zeros = xcalloc(1, RBUF);
+	b.xs = XXH3_createState();
+	if (!b.xs)
+		die(ZDT_EFAIL, "out of memory");
 	mentry_init(&b.me);
 	char cbuf[16];
 	snprintf(cbuf, sizeof(cbuf), b.level ? "gzip:%d" : "none", b.level);
