@@ -49,6 +49,7 @@
 
 #define RB_BUF (1u << 20)
 #define TMP_PREFIX ".zdt-rb."
+#define CKPT_EVERY 64	/* members between two checkpoints (rbctx.ckpt) */
 
 enum { SC_OUT, SC_ANCESTOR, SC_IN };
 
@@ -160,6 +161,17 @@ static struct archive_entry *a_entry(struct rbctx *r)
 
 	if (r->aord > r->ord + 1)
 		BUG("archive cursor past entry %" PRIu64, r->ord);
+	uint64_t c = r->ord / CKPT_EVERY;
+	if (r->ckpt && !r->fused && c * CKPT_EVERY > r->aord) {
+		/* far ahead in an uncompressed archive: start reading at the
+		 * header rb_verify_needed found there, not through every
+		 * header in between */
+		a_close(r);
+		if (lseek(r->afd, (off_t)r->ckpt[c], SEEK_SET) < 0)
+			die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
+		r->a = areader_open(r->afd);
+		r->aord = c * CKPT_EVERY;
+	}
 	while (r->aord <= r->ord) {
 		int rc = archive_read_next_header(r->a, &r->ae);
 		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
@@ -262,6 +274,7 @@ void rb_open(struct rbctx *r, int bkfd)
 	r->dio_ok = 1;
 	r->scratch = archive_entry_new();
 	r->is_root = geteuid() == 0;
+	r->pid = getpid();
 	r->rootfd = -1;
 }
 
@@ -278,6 +291,7 @@ void rb_close(struct rbctx *r)
 	free(r->xdiff);
 	free(r->dirty);
 	free(r->sparse);
+	free(r->ckpt);
 	hset_free(&r->rewritten);
 	hset_free(&r->hl_targets);
 	hset_free(&r->hl_seen);
@@ -322,6 +336,9 @@ void rb_verify_needed(struct rbctx *r)
 
 	open_manifest(r);
 	a_open(r);
+	r->raw = r->h.compress && !strcmp(r->h.compress, "none");
+	free(r->ckpt);
+	r->ckpt = r->raw ? xcalloc((size_t)(r->entries / CKPT_EVERY + 1), sizeof(*r->ckpt)) : NULL;
 	r->data_write = r->max_data = 0;
 	progress_start(&r->prog, progress_enabled(r->z->progress), "check", r->bytes_write);
 	for (m_next(r); r->mstate > 0; m_next(r)) {
@@ -332,6 +349,8 @@ void rb_verify_needed(struct rbctx *r)
 				 "damaged archive of %s at entry '%s': %s", snapname(r), escp(r->m.path.buf),
 				 rc == ARCHIVE_EOF ? "archive ends early" : archive_error_string(r->a));
 		}
+		if (r->ckpt && r->aord % CKPT_EVERY == 0)
+			r->ckpt[r->aord / CKPT_EVERY] = (uint64_t)archive_read_header_position(r->a);
 		r->aord++;
 		member_path(&p, r->ae);
 		if (strcmp(p.buf, r->m.path.buf)) {
@@ -375,8 +394,8 @@ void rb_verify_needed(struct rbctx *r)
 			 "snapshot %s is damaged (%lu problem%s)", snapname(r), v.n, v.n > 1 ? "s" : "");
 	/* every header and the members needed are checked: applying reads
 	 * the plain files' data where the manifest says (hashed again as it
-	 * is written), not the whole archive through libarchive once more */
-	r->raw = r->h.compress && !strcmp(r->h.compress, "none");
+	 * is written), and the other members it needs from the nearest
+	 * checkpoint, not the whole archive through libarchive once more */
 }
 
 /* ---- comparing ---------------------------------------------------------- */
@@ -669,7 +688,7 @@ static void pool_end(struct rbctx *r)
 
 static void tmpname(struct rbctx *r, char *buf, size_t n)
 {
-	snprintf(buf, n, TMP_PREFIX "%ld.%u", (long)getpid(), r->tmpseq++);
+	snprintf(buf, n, TMP_PREFIX "%ld.%u", (long)r->pid, r->tmpseq++);
 }
 
 static int set_times_fd(int fd, const struct mentry *m)
@@ -1081,11 +1100,11 @@ static void note_change(struct rbctx *r, unsigned ch, const char *rel, const str
 	if (!ch)
 		return;
 	if (r->mode == RB_PLAN) {
-		/* the folders above a change are walked when applying; the
-		 * others are skipped whole */
+		/* applying walks the folders above a change and looks again
+		 * at the changed paths alone: the others are skipped whole */
 		for (size_t k = r->ndstack; k-- > 0 && !bit(r->dirty, r->dstack[k]);)
 			setbit(r->dirty, r->dstack[k]);
-		if (m && m->type == M_DIR)
+		if (m)
 			setbit(r->dirty, r->ord);
 	}
 	r->n_changes++;
@@ -1234,6 +1253,14 @@ static void both(struct rbctx *r, int dfd, const char *name, struct sbuf *rel, i
 {
 	struct stat st;
 
+	if (r->mode == RB_APPLY && !bit(r->dirty, r->ord)) {
+		/* the plan found nothing to do here: not even a stat */
+		if (r->m.type == M_DIR)
+			m_skip_subtree(r);
+		else
+			m_next(r);
+		return;
+	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
 			die_errno(ZDT_EFAIL, "cannot stat: '%s/%s'", escp(r->root), escp(rel->buf));
@@ -1242,10 +1269,6 @@ static void both(struct rbctx *r, int dfd, const char *name, struct sbuf *rel, i
 	}
 	if (sc == SC_ANCESTOR && r->m.type != M_DIR) {
 		m_skip_subtree(r);	/* --path below a non-folder: not in the snapshot */
-		return;
-	}
-	if (r->mode == RB_APPLY && r->m.type == M_DIR && S_ISDIR(st.st_mode) && !bit(r->dirty, r->ord)) {
-		m_skip_subtree(r);	/* the plan found nothing to do in there */
 		return;
 	}
 	unsigned ch = compare(r, dfd, name, &st);

@@ -84,14 +84,17 @@ struct rbctx {
 	struct archive *a;
 	struct archive_entry *ae;
 	uint64_t aord;		/* entries read from the archive so far */
-	/* two bits per manifest entry */
+	/* a bit per manifest entry in each */
 	unsigned char *need;	/* the plan needs the archive member */
 	unsigned char *differs;	/* --checksum: content differs */
 	unsigned char *xdiff;	/* attributes differ (found by the plan) */
-	unsigned char *dirty;	/* folders holding a change, at any depth */
+	unsigned char *dirty;	/* paths the plan found changed, and the
+				 * folders holding one at any depth */
 	unsigned char *sparse;	/* needed files stored sparse (rb_verify_needed) */
 	int raw;		/* apply reads plain file data at the manifest's
 				 * offsets (uncompressed, members checked) */
+	uint64_t *ckpt;		/* uncompressed: archive offset of the header of
+				 * every CKPT_EVERY-th member (rb_verify_needed) */
 	uint64_t *dstack;	/* ordinals of the folders being walked */
 	size_t ndstack, capdstack;
 	struct hset rewritten;	/* hardlink targets the plan rewrites */
@@ -101,6 +104,7 @@ struct rbctx {
 	int is_root;
 	uid_t euid;
 	gid_t egid;
+	pid_t pid;		/* in the names of temporary files */
 	int parent_dacl;	/* the folder being applied has a default ACL */
 	/* results of the last merge */
 	uint64_t n_changes, n_rewrite, n_create, n_remove, n_meta;

@@ -1,0 +1,97 @@
+#!/bin/bash
+# t2800-apply-economy: what a differential rollback does not do again once
+# the plan has looked.  Applying walks only the folders above a change and
+# looks again (stat, compare) only at the paths the plan found changed; in
+# an uncompressed snapshot, a member it needs through libarchive (attributes,
+# holes) is read from the nearest checkpoint that the check of the needed
+# members recorded (every 64th member's header), not by reading every
+# header before it a second time.  Each case fails when the economy is
+# undone, and checks that the result is still the snapshot.
+. "$(dirname "$0")/lib.sh"
+require python3 xxhsum strace
+need_mutate
+[ -z "$ZDT_VALGRIND" ] || skip_all "counts system calls with strace (not under valgrind)"
+
+# a folder of N small files named econNNN (and the tiny tree around it)
+econ_tree() {
+	gen_tree src
+	mkdir src/econ
+	for i in $(seq 100 $((99 + $1))); do
+		printf 'line %s\n' "$i" >"src/econ/econ$i.dat"
+	done
+	touch -d @1300000000 src/econ/* src/econ
+}
+
+expect_success 'applying stats only the changed paths of a folder it walks (300 files, 2 changed)' '
+	econ_tree 300
+	cp -a --sparse=always src pristine
+	zdt -b "$BK" backup -c AR src >/dev/null
+	echo changed >>src/econ/econ150.dat
+	chmod 0600 src/econ/econ250.dat
+	strace -f -o trace -e trace=newfstatat,statx,fstatat64 "$ZDT" -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+	n=$(grep -cE "stat[a-z0-9]*\([^,]*, \"econ[0-9]+\.dat\"" trace)
+	echo "# stat calls on the 300 files of the folder: $n" >&9
+	# the plan stats each once; applying only the two it changes
+	test "$n" -ge 300
+	test "$n" -le 310
+'
+
+expect_success 'a second rollback plans and stats each path once, changes nothing' '
+	econ_tree 50
+	zdt -b "$BK" backup -c AR src >/dev/null
+	strace -f -o trace -e trace=newfstatat,statx,fstatat64 "$ZDT" -b "$BK" rollback -c AR >out
+	n=$(grep -cE "stat[a-z0-9]*\([^,]*, \"econ[0-9]+\.dat\"" trace)
+	check_eq "stat calls on the 50 files" 50 "$n"
+'
+
+# archive_reads WHEN: the bytes read(2) from the snapshot's archive file in
+# trace (strace -y), before or after the line that says the needed members
+# were checked
+archive_reads() {
+	awk -v when="$1" '/write\(2<[^>]*>, "AR: needed members checked/ { after = 1 }
+		/ read\([0-9]+<[^>]*archive\.tar>/ && $NF ~ /^[0-9]+$/ && (when == "after") == (after == 1) { n += $NF }
+		END { print n + 0 }' trace
+}
+
+expect_success setfattr 'members with attributes or holes are read from the nearest checkpoint, not after every header again' '
+	econ_tree 2000
+	# files with attributes and a sparse file spread over the archive,
+	# at ordinals on both sides of checkpoints
+	for i in 117 180 555 1300 2099; do
+		setfattr -n user.zdt.t -v "v$i" "src/econ/econ$i.dat"
+	done
+	truncate -s 8M src/econ/econ1999.dat
+	printf tail >>src/econ/econ1999.dat
+	touch -d @1300000000 src/econ/* src/econ
+	cp -a --sparse=always src pristine
+	zdt -b "$BK" backup -c AR src >/dev/null
+	for i in 117 180 555 1300 2099; do
+		echo more >>"src/econ/econ$i.dat"
+	done
+	setfattr -x user.zdt.t src/econ/econ555.dat
+	printf x | dd of=src/econ/econ1999.dat bs=1 seek=100 conv=notrunc 2>/dev/null
+	size=$(stat -c %s "$(snap_archive AR)")
+	strace -f -y -o trace -e trace=read,write "$ZDT" -v -b "$BK" rollback -c AR >/dev/null 2>err
+	check_grep "^AR: needed members checked" err
+	same_tree pristine src
+	check=$(archive_reads before) apply=$(archive_reads after)
+	echo "# archive $size bytes; read(2) from it: $check bytes to check, $apply bytes to apply" >&9
+	# the check reads every header (with the data of the small members
+	# around them); applying, a few blocks from each of 6 checkpoints
+	test "$check" -ge $((2 << 20))
+	test "$apply" -le $((6 * 2 * 65536))
+'
+
+expect_success setfattr 'a gzip snapshot has no checkpoints: members with attributes still come back' '
+	econ_tree 300
+	setfattr -n user.zdt.t -v v1 src/econ/econ280.dat
+	cp -a --sparse=always src pristine
+	zdt -b "$BK" backup -c AR --compress gzip src >/dev/null
+	echo more >>src/econ/econ280.dat
+	setfattr -n user.zdt.t -v v2 src/econ/econ280.dat
+	zdt -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+'
+
+test_done
