@@ -139,19 +139,21 @@ struct vbad {
 
 static void need_bad(void *arg, const struct mentry *m, int64_t off, const char *why);
 
-static void a_open(struct rbctx *r)
-{
-	if (lseek(r->afd, 0, SEEK_SET) < 0)
-		die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
-	r->a = areader_open(r->afd);
-	r->aord = 0;
-}
-
 static void a_close(struct rbctx *r)
 {
 	if (r->a)
 		archive_read_free(r->a);
 	r->a = NULL;
+}
+
+/* from the start; libarchive is opened by the first a_entry() (it reads a
+ * block at once), so a pass that needs no member reads nothing */
+static void a_open(struct rbctx *r)
+{
+	a_close(r);
+	if (lseek(r->afd, 0, SEEK_SET) < 0)
+		die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
+	r->aord = 0;
 }
 
 /* the archive member of the current manifest entry */
@@ -169,9 +171,10 @@ static struct archive_entry *a_entry(struct rbctx *r)
 		a_close(r);
 		if (lseek(r->afd, (off_t)r->ckpt[c], SEEK_SET) < 0)
 			die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
-		r->a = areader_open(r->afd);
 		r->aord = c * CKPT_EVERY;
 	}
+	if (!r->a)
+		r->a = areader_open(r->afd);
 	while (r->aord <= r->ord) {
 		int rc = archive_read_next_header(r->a, &r->ae);
 		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
@@ -280,6 +283,7 @@ void rb_open(struct rbctx *r, int bkfd)
 
 void rb_close(struct rbctx *r)
 {
+	hcheck_release(&r->hc);
 	a_close(r);
 	mreader_release(&r->mr);
 	mheader_release(&r->h);
@@ -328,7 +332,9 @@ static void need_bad(void *arg, const struct mentry *m, int64_t off, const char 
 	v->n++;
 }
 
-void rb_verify_needed(struct rbctx *r)
+/* one pass through the archive (a gzip snapshot, or no header thread):
+ * every header, and the data of the members the plan needs */
+static void verify_stream(struct rbctx *r)
 {
 	struct vbad v = { r, 0 };
 	struct sbuf p = SBUF_INIT;
@@ -336,6 +342,7 @@ void rb_verify_needed(struct rbctx *r)
 
 	open_manifest(r);
 	a_open(r);
+	r->a = areader_open(r->afd);
 	r->raw = r->h.compress && !strcmp(r->h.compress, "none");
 	free(r->ckpt);
 	r->ckpt = r->raw ? xcalloc((size_t)(r->entries / CKPT_EVERY + 1), sizeof(*r->ckpt)) : NULL;
@@ -396,6 +403,149 @@ void rb_verify_needed(struct rbctx *r)
 	 * the plain files' data where the manifest says (hashed again as it
 	 * is written), and the other members it needs from the nearest
 	 * checkpoint, not the whole archive through libarchive once more */
+}
+
+/* the data of a plain member where the manifest says: 0 read whole and
+ * hashed into *h, -1 the archive is shorter (*got: what it holds) */
+static int hash_at(struct rbctx *r, const struct mentry *m, XXH128_hash_t *h, uint64_t *got)
+{
+	XXH3_state_t *xs = XXH3_createState();
+	uint64_t pos = 0;
+
+	if (!xs)
+		die(ZDT_EFAIL, "out of memory");
+	XXH3_128bits_reset(xs);
+	while (pos < m->size) {
+		size_t k = m->size - pos < RB_BUF ? (size_t)(m->size - pos) : RB_BUF;
+		ssize_t n = pread(r->afd, r->buf, k, (off_t)((uint64_t)m->offset + pos));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
+		if (n == 0)
+			break;
+		XXH3_128bits_update(xs, r->buf, (size_t)n);
+		pos += (uint64_t)n;
+		progress_add(&r->prog, (uint64_t)n);
+		check_signal();
+	}
+	*h = XXH3_128bits_digest(xs);
+	*got = pos;
+	XXH3_freeState(xs);
+	return pos == m->size ? 0 : -1;
+}
+
+/* the header thread's verdict (rb_check_start) */
+static void check_headers(struct rbctx *r)
+{
+	struct hcheck *h = &r->hc;
+	const char *l = h->bad.buf;
+
+	hcheck_join(h, 0);
+	while (l && *l) {
+		const char *e = strchr(l, '\n');
+		error("%.*s", (int)(e - l), l);
+		l = e + 1;
+	}
+	if (h->nbad > HCHECK_MAX_LINES)
+		error("damaged snapshot %s: %lu more problems not shown", snapname(r), h->nbad - HCHECK_MAX_LINES);
+	if (h->fatal && h->fatal_hint.len)
+		die_hint(ZDT_EINTEGRITY, h->fatal_hint.buf, "%s", h->fatal_msg.buf);
+	if (h->fatal)
+		die(ZDT_EINTEGRITY, "%s", h->fatal_msg.buf);
+	if (!h->done)
+		BUG("header check neither done nor failed");
+	/* where members start, which are sparse: the thread's, now ours */
+	free(r->ckpt);
+	free(r->sparse);
+	r->ckpt = h->ckpt;
+	r->sparse = h->sparse;
+	h->ckpt = NULL;
+	h->sparse = NULL;
+}
+
+/*
+ * Uncompressed, with the header thread: its verdict on every header, then
+ * the data of each member the plan needs: a plain file's at the offset the
+ * manifest records (where applying reads it), the others through the
+ * archive from the nearest checkpoint.
+ */
+static void verify_raw(struct rbctx *r)
+{
+	struct vbad v = { r, 0 };
+
+	check_headers(r);
+	unsigned long nbad = r->hc.nbad;
+	r->raw = 1;
+	open_manifest(r);
+	a_open(r);
+	r->data_write = r->max_data = 0;
+	progress_start(&r->prog, progress_enabled(r->z->progress), "check", r->bytes_write);
+	for (m_next(r); r->mstate > 0; m_next(r)) {
+		if (!bit(r->need, r->ord))
+			continue;
+		const struct mentry *m = &r->m;
+		uint64_t data = m->size;
+		if (m->type == M_FILE && !m->has_xattr && !bit(r->sparse, r->ord) && (m->offset >= 0 || !m->size)) {
+			XXH128_hash_t h;
+			uint64_t got;
+			if (hash_at(r, m, &h, &got) < 0) {
+				char why[128];
+				snprintf(why, sizeof(why), "archive holds %" PRIu64 " bytes, the manifest %" PRIu64, got,
+					 m->size);
+				need_bad(&v, m, m->offset, why);
+			} else if (!XXH128_isEqual(h, m->hash)) {
+				need_bad(&v, m, m->offset, "content differs");
+			}
+		} else {
+			struct archive_entry *e = a_entry(r);
+			if (m->type == M_FILE && archive_entry_sparse_reset(e) > 0) {
+				la_int64_t off, len;
+				data = 0;
+				while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK)
+					data += (uint64_t)len;
+			}
+			if (member_check(r->a, e, m, r->zeros, &r->prog, need_bad, &v) < 0) {
+				progress_end(&r->prog);
+				die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s; the live tree was not touched",
+				    snapname(r), escp(m->path.buf), archive_error_string(r->a));
+			}
+		}
+		if (m->type == M_FILE) {
+			r->data_write += data;
+			if (data > r->max_data)
+				r->max_data = data;
+		}
+	}
+	progress_end(&r->prog);
+	a_close(r);
+	nbad += v.n;
+	if (nbad)
+		die_hint(ZDT_EINTEGRITY, "the live tree was not touched; run 'zdt verify' for the full list",
+			 "snapshot %s is damaged (%lu problem%s)", snapname(r), nbad, nbad > 1 ? "s" : "");
+}
+
+void rb_check_start(struct rbctx *r)
+{
+	if (!r->h.compress || strcmp(r->h.compress, "none") || r->hc.running)
+		return;
+	if (hcheck_start(&r->hc, r->snapfd, r->si.archive ? r->si.archive : SNAP_ARCHIVE_NONE, r->entries,
+			 CKPT_EVERY, snapname(r)) < 0)
+		verbose("%s: no header check beside the plan (%s): the members are checked after it",
+			snapname(r), strerror(errno));
+}
+
+void rb_check_stop(struct rbctx *r)
+{
+	hcheck_release(&r->hc);
+}
+
+void rb_verify_needed(struct rbctx *r)
+{
+	if (r->hc.running)
+		verify_raw(r);
+	else
+		verify_stream(r);
 }
 
 /* ---- comparing ---------------------------------------------------------- */

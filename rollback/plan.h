@@ -9,6 +9,7 @@
  *
  *     struct rbctx r;                  zeroed, then the fields marked "in"
  *     rb_open(&r, bkfd, &snapinfo);    manifest checked whole (exit 4)
+ *     rb_check_start(&r);              (rollback) headers checked on a thread
  *     rb_merge(&r, RB_PLAN);           report() per difference, counts
  *     rb_verify_needed(&r);            archive members the plan needs (exit 4)
  *     rb_merge(&r, RB_APPLY);          make the live tree equal the snapshot
@@ -24,6 +25,7 @@
 #include "../common/manifest.h"
 #include "../common/progress.h"
 #include "../common/store.h"
+#include "hcheck.h"
 
 struct archive;
 struct archive_entry;
@@ -95,6 +97,8 @@ struct rbctx {
 				 * offsets (uncompressed, members checked) */
 	uint64_t *ckpt;		/* uncompressed: archive offset of the header of
 				 * every CKPT_EVERY-th member (rb_verify_needed) */
+	struct hcheck hc;	/* uncompressed: the headers checked on a thread
+				 * while the plan runs (rb_check_start) */
 	uint64_t *dstack;	/* ordinals of the folders being walked */
 	size_t ndstack, capdstack;
 	struct hset rewritten;	/* hardlink targets the plan rewrites */
@@ -135,8 +139,13 @@ struct rbctx {
 
 void rb_open(struct rbctx *r, int bkfd);
 void rb_merge(struct rbctx *r, int mode);
-/* exit 4 when a member the plan needs is damaged; sets data_write and
- * max_data (holes left out) */
+/* an uncompressed snapshot: check every archive header on a thread of its
+ * own while the plan runs (rollback, before rb_merge(RB_PLAN)); stop it
+ * when rb_verify_needed() will not be called (rb_close() does too) */
+void rb_check_start(struct rbctx *r);
+void rb_check_stop(struct rbctx *r);
+/* exit 4 when a member the plan needs is damaged, or any header disagrees
+ * with the manifest; sets data_write and max_data (holes left out) */
 void rb_verify_needed(struct rbctx *r);
 void rb_close(struct rbctx *r);
 

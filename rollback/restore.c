@@ -802,6 +802,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		}
 		run.verbose_plan = dry;
 		double p0 = now_mono();
+		rb_check_start(r);
 		rb_merge(r, RB_PLAN);
 		run.pf = NULL;
 		verbose("%s: plan: %" PRIu64 " changes, %" PRIu64 " archive members needed, %.2f s",
@@ -844,6 +845,8 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 		uint64_t avail = avail_for(r->root);
 		if (r->fused && avail != UINT64_MAX && r->bytes_write > avail)
 			r->fused = 0;	/* holes may make it fit: rb_verify_needed counts them */
+		if (!r->n_need || r->fused)
+			rb_check_stop(r);	/* no member needed, or checked as written */
 		if (r->n_need && !r->fused) {
 			p0 = now_mono();
 			rb_verify_needed(r);

@@ -2,11 +2,12 @@
 # t2800-apply-economy: what a differential rollback does not do again once
 # the plan has looked.  Applying walks only the folders above a change and
 # looks again (stat, compare) only at the paths the plan found changed; in
-# an uncompressed snapshot, a member it needs through libarchive (attributes,
-# holes) is read from the nearest checkpoint that the check of the needed
-# members recorded (every 64th member's header), not by reading every
-# header before it a second time.  Each case fails when the economy is
-# undone, and checks that the result is still the snapshot.
+# an uncompressed snapshot, every archive header is checked by a thread of
+# its own while the plan walks the live tree, and a member it needs through
+# libarchive (attributes, holes) is read from the nearest checkpoint that
+# thread recorded (every 64th member's header), not by reading every header
+# before it a second time.  Each case fails when the economy is undone, and
+# checks that the result is still the snapshot.
 . "$(dirname "$0")/lib.sh"
 require python3 xxhsum strace
 need_mutate
@@ -92,6 +93,40 @@ expect_success setfattr 'a gzip snapshot has no checkpoints: members with attrib
 	setfattr -n user.zdt.t -v v2 src/econ/econ280.dat
 	zdt -b "$BK" rollback -c AR >/dev/null
 	same_tree pristine src
+'
+
+expect_success 'uncompressed: the headers are read by a thread of their own, not by the main one' '
+	econ_tree 1000
+	cp -a --sparse=always src pristine
+	zdt -b "$BK" backup -c AR src >/dev/null
+	for i in 200 700; do echo more >>"src/econ/econ$i.dat"; done
+	strace -f -y -o trace -e trace=read,pread64 "$ZDT" -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+	main=$(awk "NR == 1 { print \$1 }" trace)
+	mine=$(awk -v p="$main" "\$1 == p && / read\\([0-9]+<[^>]*archive\\.tar>/ && \$NF ~ /^[0-9]+\$/ { n += \$NF } END { print n + 0 }" trace)
+	other=$(awk -v p="$main" "\$1 != p && / read\\([0-9]+<[^>]*archive\\.tar>/ && \$NF ~ /^[0-9]+\$/ { n += \$NF } END { print n + 0 }" trace)
+	echo "# archive bytes read(2) by the main thread: $mine, by the others: $other" >&9
+	check_eq "archive bytes read(2) by the main thread" 0 "$mine"
+	test "$other" -ge 65536
+	# the two files it rewrites: read at their offsets
+	test "$(grep -c " pread64([0-9]*<[^>]*archive\.tar>" trace)" -ge 4
+'
+
+expect_success 'more than 1000 header problems: 1000 lines, one line for the rest, exit 4, nothing changed' '
+	econ_tree 1100
+	zdt -b "$BK" backup -c AR src >/dev/null
+	echo more >>src/econ/econ500.dat
+	cp -a --sparse=always src before
+	m=$(snap_dir AR)/manifest
+	# every econ file owned by uid 4242 in the manifest, not in the archive
+	sed -i -E "s/^(f [0-7]+) [0-9]+ (.* econ\/econ[0-9]+\.dat)$/\1 4242 \2/" "$m"
+	manifest_py resum "$m"
+	manifest_py remeta "$m"
+	must_fail 4 zdt -b "$BK" rollback -c AR 2>err
+	check_eq "owner lines" 1000 "$(grep -c "^zdt: rollback: damaged snapshot AR [^ ]*: .econ/econ[0-9]*\.dat.: owner differs$" err)"
+	check_grep "^zdt: rollback: damaged snapshot AR [^ ]*: 100 more problems not shown$" err
+	check_grep "^zdt: rollback: snapshot AR [^ ]* is damaged [(]1100 problems[)]$" err
+	same_tree before src
 '
 
 test_done
