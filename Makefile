@@ -18,7 +18,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS)
 COMMON  := $(wildcard common/*.c)
 CMDS    := $(wildcard rollback/*.c) $(wildcard cleanup/*.c)
 SRC     := zdt.c $(COMMON) $(CMDS)
-HDR     := zdt.h $(wildcard common/*.h)
+HDR     := zdt.h $(wildcard common/*.h) $(wildcard rollback/*.h)
 
 # static: libarchive and what it pulls in, inside one binary
 STATIC_LIBS := -Wl,--start-group $(shell pkg-config --static --libs libarchive 2>/dev/null) \

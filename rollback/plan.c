@@ -45,6 +45,7 @@
 #include "../common/wpool.h"
 #include "../common/xattr.h"
 #include "../zdt.h"
+#include "ahead.h"
 #include "member.h"
 
 #define RB_BUF (1u << 20)
@@ -283,6 +284,7 @@ void rb_open(struct rbctx *r, int bkfd)
 
 void rb_close(struct rbctx *r)
 {
+	ahead_stop(&r->ah);
 	hcheck_release(&r->hc);
 	a_close(r);
 	mreader_release(&r->mr);
@@ -672,7 +674,8 @@ static unsigned compare(struct rbctx *r, int dfd, const char *name, const struct
 		} else if (r->checksum) {
 			if (r->mode == RB_PLAN) {
 				XXH128_hash_t h;
-				if (hash_live(r, dfd, name, &h) < 0 || !XXH128_isEqual(h, m->hash))
+				int ok = ahead_get(&r->ah, r->ord, st, &h) || hash_live(r, dfd, name, &h) == 0;
+				if (!ok || !XXH128_isEqual(h, m->hash))
 					setbit(r->differs, r->ord);
 			}
 			if (bit(r->differs, r->ord))
@@ -1577,6 +1580,9 @@ void rb_merge(struct rbctx *r, int mode)
 		if (r->fused)
 			pool_start(r);	/* a differential apply: at its first replaced file */
 	}
+	if (mode == RB_PLAN && r->checksum && !r->full && r->rootfd >= 0 && ahead_start(&r->ah, r->snapfd, r->rootfd) < 0)
+		verbose("%s: no thread to hash files ahead (%s): the plan hashes them alone", snapname(r),
+			strerror(errno));
 	m_next(r);	/* "." */
 	if (mode == RB_APPLY && r->fused && r->mstate > 0)
 		(void)a_entry(r);
@@ -1599,6 +1605,10 @@ void rb_merge(struct rbctx *r, int mode)
 	if (r->mstate > 0)
 		die(ZDT_EINTEGRITY, "manifest of %s: entry outside the tree: '%s'", snapname(r), escp(r->m.path.buf));
 	pool_end(r);
+	if (r->ah.running) {
+		verbose("%s: %" PRIu64 " files hashed ahead by a thread", snapname(r), r->ah.used);
+		ahead_stop(&r->ah);
+	}
 	if (mode == RB_APPLY && r->fused)
 		a_expect_end(r, NULL);	/* as rb_verify_needed */
 	if (mode == RB_APPLY) {

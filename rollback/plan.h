@@ -25,6 +25,7 @@
 #include "../common/manifest.h"
 #include "../common/progress.h"
 #include "../common/store.h"
+#include "ahead.h"
 #include "hcheck.h"
 
 struct archive;
@@ -97,6 +98,8 @@ struct rbctx {
 				 * offsets (uncompressed, members checked) */
 	uint64_t *ckpt;		/* uncompressed: archive offset of the header of
 				 * every CKPT_EVERY-th member (rb_verify_needed) */
+	struct ahead ah;	/* --checksum: live files hashed on a thread
+				 * ahead of the plan (rb_merge) */
 	struct hcheck hc;	/* uncompressed: the headers checked on a thread
 				 * while the plan runs (rb_check_start) */
 	uint64_t *dstack;	/* ordinals of the folders being walked */

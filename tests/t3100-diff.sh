@@ -185,4 +185,38 @@ expect_success 'paths excluded at backup time are not reported' '
 	test ! -s out
 '
 
+if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
+	# live_reads WHO: bytes read(2) from files under src by the main
+	# thread (WHO=main) or the others, in trace (strace -f -y)
+	live_reads() {
+		awk -v who="$1" -v src="$PWD/src/" 'NR == 1 { main = $1 }
+			/ read\([0-9]+</ && index($0, src) && $NF ~ /^[0-9]+$/ && (who == "main") == ($1 == main) { n += $NF }
+			END { print n + 0 }' trace
+	}
+
+	expect_success '--checksum: a thread hashes the live files ahead of the walk, each file is read once' '
+		gen_tree src small
+		zdt -b "$BK" backup -c AR src >/dev/null
+		bytes=$(find src -type f -printf "%s\n" | awk "{ n += \$1 } END { print n }")
+		strace -f -y -o trace -e trace=read "$ZDT" -b "$BK" diff -c AR --checksum >out
+		main=$(live_reads main) other=$(live_reads other)
+		echo "# tree $bytes bytes; read(2) by the main thread $main, by the others $other" >&9
+		test "$other" -gt $((bytes / 2))
+		test $((main + other)) -le "$bytes"
+	'
+
+	expect_success '--checksum: a folder swapped for a symlink to an outside folder: nothing read there' '
+		gen_tree src
+		zdt -b "$BK" backup -c AR src >/dev/null
+		d=$(cd src && find . -mindepth 2 -type f -size +0 -printf "%h\n" | sed "s|^\./||" | head -n 1)
+		mkdir outside
+		cp -a "src/$d/." outside/
+		rm -rf "src/$d"
+		ln -s "$PWD/outside" "src/$d"
+		must_fail 1 strace -f -y -o trace -e trace=openat,read "$ZDT" -b "$BK" diff -c AR --checksum >out
+		check_grep "^type-changed +$d " out
+		check_no_grep "outside/" trace
+	'
+fi
+
 test_done
