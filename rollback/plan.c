@@ -407,6 +407,21 @@ static void verify_stream(struct rbctx *r)
 	 * checkpoint, not the whole archive through libarchive once more */
 }
 
+/* up to RB_BUF bytes of a plain member's data from pos on, into r->buf,
+ * read where the manifest says; 0 at the archive's end */
+static size_t a_pread(struct rbctx *r, const struct mentry *m, uint64_t pos)
+{
+	size_t k = m->size - pos < RB_BUF ? (size_t)(m->size - pos) : RB_BUF;
+	ssize_t n;
+
+	do
+		n = pread(r->afd, r->buf, k, (off_t)((uint64_t)m->offset + pos));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
+	return (size_t)n;
+}
+
 /* the data of a plain member where the manifest says: 0 read whole and
  * hashed into *h, -1 the archive is shorter (*got: what it holds) */
 static int hash_at(struct rbctx *r, const struct mentry *m, XXH128_hash_t *h, uint64_t *got)
@@ -418,15 +433,10 @@ static int hash_at(struct rbctx *r, const struct mentry *m, XXH128_hash_t *h, ui
 		die(ZDT_EFAIL, "out of memory");
 	XXH3_128bits_reset(xs);
 	while (pos < m->size) {
-		size_t k = m->size - pos < RB_BUF ? (size_t)(m->size - pos) : RB_BUF;
-		ssize_t n = pread(r->afd, r->buf, k, (off_t)((uint64_t)m->offset + pos));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
-		if (n == 0)
+		size_t n = a_pread(r, m, pos);
+		if (!n)
 			break;
-		XXH3_128bits_update(xs, r->buf, (size_t)n);
+		XXH3_128bits_update(xs, r->buf, n);
 		pos += (uint64_t)n;
 		progress_add(&r->prog, (uint64_t)n);
 		check_signal();
@@ -1043,13 +1053,8 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	XXH3_128bits_reset(xs);
 	rc = ARCHIVE_EOF;
 	while (raw && pos < m->size) {	/* plain data at the manifest's offset */
-		size_t k = m->size - pos < RB_BUF ? (size_t)(m->size - pos) : RB_BUF;
-		ssize_t got = pread(r->afd, r->buf, k, (off_t)((uint64_t)m->offset + pos));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
-		if (got == 0)
+		size_t got = a_pread(r, m, pos);
+		if (!got)
 			break;	/* short: the hash below says so */
 		XXH3_128bits_update(xs, r->buf, (size_t)got);
 		if ((dio.on ? dio_add(&dio, r->buf, (size_t)got, pos) : pwrite_all(fd, r->buf, (size_t)got, pos)) < 0)
