@@ -61,7 +61,7 @@ deps-if-missing:
 # changes, hardlinks, sparse, xattrs/ACLs, a deleted install folder), the
 # hostile snapshots: about 70 s of CPU, beside the rest (-j2); the builds
 # run -j2 too, which saves more than the ASan build costs
-ASAN_QUICK := t0000-cli.sh:1-10,17,19 t1000-backup.sh:5,6,11,13,14 t1300-reader.sh:4 t2000-rollback.sh:2,5,7,11-15,18 t8600-hostile-quick.sh
+ASAN_QUICK := t0000-cli.sh:1-10,17,19 t1000-backup.sh:5,6,11,13,14 t1300-reader.sh:4 t2000-rollback.sh:2,5,7,11-15,18 t2800-apply-economy.sh:3,6 t8600-hostile-quick.sh
 
 check: deps-if-missing
 	@$(MAKE) --no-print-directory -j2 all zdt-test zdt-asan $(UNIT)

@@ -451,9 +451,9 @@ static int hash_at(struct rbctx *r, const struct mentry *m, XXH128_hash_t *h, ui
 static void check_headers(struct rbctx *r)
 {
 	struct hcheck *h = &r->hc;
-	const char *l = h->bad.buf;
 
 	hcheck_join(h, 0);
+	const char *l = h->bad.buf;	/* the thread's, now that it is done */
 	while (l && *l) {
 		const char *e = strchr(l, '\n');
 		error("%.*s", (int)(e - l), l);

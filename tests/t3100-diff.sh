@@ -201,7 +201,9 @@ if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
 		strace -f -y -o trace -e trace=read "$ZDT" -b "$BK" diff -c AR --checksum >out
 		main=$(live_reads main) other=$(live_reads other)
 		echo "# tree $bytes bytes; read(2) by the main thread $main, by the others $other" >&9
-		test "$other" -gt $((bytes / 2))
+		# how the two share depends on their speeds: some by the thread,
+		# nothing twice
+		test "$other" -gt 0
 		test $((main + other)) -le "$bytes"
 	'
 
