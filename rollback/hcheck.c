@@ -22,13 +22,17 @@
 static void fatal(struct hcheck *h, const char *hint, const char *fmt, ...) ZDT_PRINTF(3, 4);
 static void fatal(struct hcheck *h, const char *hint, const char *fmt, ...)
 {
-	char buf[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);	/* whole, however long the paths */
+	va_end(ap);
+	char *buf = xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	va_start(ap, fmt);
+	vsnprintf(buf, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
 	va_end(ap);
 	sbuf_adds(&h->fatal_msg, buf);
+	free(buf);
 	sbuf_adds(&h->fatal_hint, hint ? hint : "");
 	h->fatal = 1;
 }
@@ -37,23 +41,11 @@ static void fatal(struct hcheck *h, const char *hint, const char *fmt, ...)
 static void bad(void *arg, const struct mentry *m, int64_t off, const char *why)
 {
 	struct hcheck *h = arg;
-	struct sbuf p = SBUF_INIT;
-	char tail[96] = "";
 
 	if (h->nbad++ >= HCHECK_MAX_LINES)
 		return;
-	esc_path(&p, m->path.buf);
-	if (off >= 0)
-		snprintf(tail, sizeof(tail), " (its data starts at archive byte %" PRId64 ")", off);
-	sbuf_adds(&h->bad, "damaged snapshot ");
-	sbuf_adds(&h->bad, h->name);
-	sbuf_adds(&h->bad, ": '");
-	sbuf_adds(&h->bad, p.buf);
-	sbuf_adds(&h->bad, "': ");
-	sbuf_adds(&h->bad, why);
-	sbuf_adds(&h->bad, tail);
+	member_bad_line(&h->bad, h->name, m, off, why);
 	sbuf_addc(&h->bad, '\n');
-	sbuf_free(&p);
 }
 
 static void *run(void *arg)

@@ -142,3 +142,14 @@ int member_check(struct archive *a, struct archive_entry *e, const struct mentry
 	}
 	return 0;
 }
+
+void member_bad_line(struct sbuf *sb, const char *name, const struct mentry *m, int64_t off, const char *why)
+{
+	struct sbuf p = SBUF_INIT;
+
+	esc_path(&p, m->path.buf);
+	sbuf_addf(sb, "damaged snapshot %s: '%s': %s", name, p.buf, why);
+	if (off >= 0)
+		sbuf_addf(sb, " (its data starts at archive byte %" PRId64 ")", off);
+	sbuf_free(&p);
+}

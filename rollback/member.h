@@ -31,5 +31,8 @@ char member_type(struct archive_entry *e);
 int member_check_head(struct archive_entry *e, const struct mentry *m, member_bad_fn bad, void *arg);
 int member_check(struct archive *a, struct archive_entry *e, const struct mentry *m,
 		 const char *zeros, struct progress *p, member_bad_fn bad, void *arg);
+/* appends rollback's line for one damaged member of snapshot name (no
+ * newline): "damaged snapshot NAME: 'PATH': WHY[ (its data starts ...)]" */
+void member_bad_line(struct sbuf *sb, const char *name, const struct mentry *m, int64_t off, const char *why);
 
 #endif

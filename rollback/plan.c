@@ -322,15 +322,11 @@ void rb_close(struct rbctx *r)
 static void need_bad(void *arg, const struct mentry *m, int64_t off, const char *why)
 {
 	struct vbad *v = arg;
-	struct sbuf p = SBUF_INIT;
+	struct sbuf l = SBUF_INIT;
 
-	esc_path(&p, m->path.buf);
-	if (off >= 0)
-		error("damaged snapshot %s: '%s': %s (its data starts at archive byte %" PRId64 ")",
-		      snapname(v->r), p.buf, why, off);
-	else
-		error("damaged snapshot %s: '%s': %s", snapname(v->r), p.buf, why);
-	sbuf_free(&p);
+	member_bad_line(&l, snapname(v->r), m, off, why);
+	error("%s", l.buf);
+	sbuf_free(&l);
 	v->n++;
 }
 
