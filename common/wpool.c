@@ -17,13 +17,16 @@
 #define QJOBS 1024u	/* jobs a queue holds */
 #define QDIRS 64u	/* folder descriptors a queue holds */
 
-enum { J_FILE, J_DIR, J_UNLINK };
+enum { J_FILE, J_DIR, J_UNLINK, J_PART };
+
+#define ALIGN 4096u	/* of piece data in the arena: direct I/O */
 
 struct wjob {
 	int kind;
 	int fd;			/* J_FILE, J_UNLINK: its folder (the caller's); J_DIR: the folder (ours) */
 	char *data;
 	size_t size;
+	uint64_t off, total;	/* J_PART: where its data goes, the file's size */
 	char *rel;		/* in the arena, NUL-terminated */
 	const char *name;	/* J_FILE, J_UNLINK: the name in fd, in the arena */
 	size_t charge;		/* arena bytes, with what was skipped to wrap */
@@ -45,6 +48,9 @@ struct wq {
 	int failed, err;
 	const char *what;
 	char *rel;
+	int bfd, bdirect;	/* the worker's: the file pieces go to (J_PART), */
+	int bdir;		/* its folder */
+	char *bname;		/* and its name there */
 	pthread_t t;
 	int started;
 	struct wpool *p;
@@ -95,6 +101,85 @@ fail: {
 	errno = e;
 	return -1;
 	}
+}
+
+static int dio_off(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl & ~O_DIRECT);
+}
+
+/* a piece of a big file: the first creates it, the last sets its metadata
+ * and closes it; whole blocks are written with O_DIRECT when the file
+ * system takes it (nothing of it fills the page cache), the rest through
+ * the page cache */
+static int run_part(struct wq *q, struct wjob *j, const char **what)
+{
+	const struct wmeta *m = &j->m;
+
+	if (!j->off) {
+		*what = "create";
+		q->bfd = openat(j->fd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m->mode & 0777);
+		if (q->bfd < 0)
+			return -1;
+		q->bdir = j->fd;
+		q->bname = strdup(j->name);
+		int fl = fcntl(q->bfd, F_GETFL);
+		q->bdirect = fl >= 0 && fcntl(q->bfd, F_SETFL, fl | O_DIRECT) == 0;
+	}
+	*what = "write";
+	size_t whole = q->bdirect ? j->size / ALIGN * ALIGN : 0;
+	if (whole) {
+		ssize_t w = pwrite(q->bfd, j->data, whole, (off_t)j->off);
+		if (w < 0 && errno == EINVAL) {	/* direct I/O refused after all */
+			if (dio_off(q->bfd) < 0)
+				return -1;
+			q->bdirect = 0;
+			whole = 0;
+		} else if (w < 0 || (size_t)w != whole) {	/* short: the rest through the page cache */
+			if (w < 0 || dio_off(q->bfd) < 0)
+				return -1;
+			q->bdirect = 0;
+			whole = (size_t)w;
+		}
+	}
+	if (whole < j->size) {
+		if (q->bdirect && dio_off(q->bfd) < 0)
+			return -1;
+		q->bdirect = 0;
+		if (pwrite_all(q->bfd, j->data + whole, j->size - whole, j->off + whole) < 0)
+			return -1;
+		if (m->flags & WM_SFR)	/* the final syncfs waits for it */
+			sync_file_range(q->bfd, (off_t)(j->off + whole), (off_t)(j->size - whole),
+					SYNC_FILE_RANGE_WRITE);
+	}
+	if (j->off + j->size < j->total)
+		return 0;
+	*what = "set the metadata of";
+	if (((m->flags & WM_CHOWN) && fchown(q->bfd, m->uid, m->gid) < 0) ||
+	    ((m->flags & WM_CHMOD) && fchmod(q->bfd, m->mode) < 0) || set_times(q->bfd, m) < 0)
+		return -1;
+	*what = "write";
+	int rc = close(q->bfd);
+	q->bfd = -1;
+	free(q->bname);
+	q->bname = NULL;
+	return rc;
+}
+
+/* the file a piece failed or was dropped in, or whose last piece never
+ * came: closed and removed, so that no half-written file stays */
+static void part_abandon(struct wq *q)
+{
+	if (q->bfd < 0)
+		return;
+	close(q->bfd);
+	q->bfd = -1;
+	if (q->bname)
+		unlinkat(q->bdir, q->bname, 0);
+	free(q->bname);
+	q->bname = NULL;
 }
 
 static int run_dir(struct wjob *j, const char **what)
@@ -153,16 +238,23 @@ static void *worker(void *arg)
 			if (drop) {
 				if (j->kind == J_DIR)
 					close(j->fd);
+				else if (j->kind == J_PART)
+					part_abandon(q);
 				continue;
 			}
 			if (j->kind == J_UNLINK) {
 				what = "remove";
 				rc = unlinkat(j->fd, j->name, 0) < 0 && errno != ENOENT ? -1 : 0;
+			} else if (j->kind == J_PART) {
+				rc = run_part(q, j, &what);
 			} else {
 				rc = j->kind == J_FILE ? run_file(j, &what) : run_dir(j, &what);
 			}
 			if (rc < 0) {
-				fail(q, j, errno, what);
+				int e = errno;
+				if (j->kind == J_PART)
+					part_abandon(q);
+				fail(q, j, e, what);
 				drop = 1;
 			}
 		}
@@ -202,7 +294,9 @@ struct wpool *wpool_start(int nq)
 		pthread_cond_init(&q->work, NULL);
 		pthread_cond_init(&q->room, NULL);
 		q->jobs = xcalloc(QJOBS, sizeof(*q->jobs));
-		q->arena = xmalloc(WPOOL_ARENA);
+		if (posix_memalign((void **)&q->arena, ALIGN, WPOOL_ARENA))
+			die(ZDT_EFAIL, "out of memory");
+		q->bfd = -1;
 		q->p = p;
 		p->nq = i + 1;
 		if (thread_start(&q->t, worker, q) != 0) {
@@ -227,18 +321,19 @@ int wpool_pick(struct wpool *p)
 	return q;
 }
 
-/* a free job slot and arena bytes for need bytes, q->mu held: the job, or
- * NULL once the pool failed */
-static struct wjob *reserve(struct wq *q, size_t need, int dir)
+/* a free job slot and arena bytes for need bytes (at an ALIGN boundary
+ * when align), q->mu held: the job, or NULL once the pool failed */
+static struct wjob *reserve(struct wq *q, size_t need, int dir, int align)
 {
 	for (;;) {
 		if (atomic_load(&q->p->failed))
 			return NULL;
 		if (!q->aused)
 			q->ahead = 0;
-		size_t pos = q->ahead, waste = 0;
+		size_t pos = align ? (q->ahead + ALIGN - 1) / ALIGN * ALIGN : q->ahead;
+		size_t waste = pos - q->ahead;
 		if (pos + need > WPOOL_ARENA) {
-			waste = WPOOL_ARENA - pos;
+			waste = WPOOL_ARENA - q->ahead;
 			pos = 0;
 		}
 		if (q->pending + q->inflight < QJOBS && q->aused + waste + need <= WPOOL_ARENA &&
@@ -280,11 +375,39 @@ char *wpool_file(struct wpool *p, int q, int dfd, const char *name, const char *
 	    strcmp(rel + rl - nl, name) || w->reserved)
 		BUG("pool file '%s' of %zu bytes", name, size);
 	pthread_mutex_lock(&w->mu);
-	struct wjob *j = reserve(w, round16(size) + rl + 1, 0);
+	struct wjob *j = reserve(w, round16(size) + rl + 1, 0, 0);
 	if (j) {
 		j->kind = J_FILE;
 		j->fd = dfd;
 		j->size = size;
+		j->rel = j->data + round16(size);
+		memcpy(j->rel, rel, rl + 1);
+		j->name = j->rel + rl - nl;
+		j->m = *m;
+		w->reserved = 1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return j ? j->data : NULL;
+}
+
+char *wpool_part(struct wpool *p, int q, int dfd, const char *name, const char *rel, uint64_t total,
+		 uint64_t off, size_t size, const struct wmeta *m)
+{
+	struct wq *w = &p->q[q];
+	size_t rl = strlen(rel), nl = strlen(name);
+
+	if (!size || size > WPOOL_PART || off % WPOOL_PART || off + size > total ||
+	    (off + size < total && size != WPOOL_PART) || rl > WPOOL_ARENA - 2 * WPOOL_PART - 16 || nl > rl ||
+	    strcmp(rel + rl - nl, name) || w->reserved)
+		BUG("pool piece of '%s' at %llu, %zu bytes", name, (unsigned long long)off, size);
+	pthread_mutex_lock(&w->mu);
+	struct wjob *j = reserve(w, round16(size) + rl + 1, 0, 1);
+	if (j) {
+		j->kind = J_PART;
+		j->fd = dfd;
+		j->size = size;
+		j->off = off;
+		j->total = total;
 		j->rel = j->data + round16(size);
 		memcpy(j->rel, rel, rl + 1);
 		j->name = j->rel + rl - nl;
@@ -315,7 +438,7 @@ int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmet
 	if (w->reserved || rl > WPOOL_ARENA - 16)
 		BUG("pool folder '%s'", rel);
 	pthread_mutex_lock(&w->mu);
-	struct wjob *j = reserve(w, round16(rl + 1), 1);
+	struct wjob *j = reserve(w, round16(rl + 1), 1, 0);
 	if (j) {
 		j->kind = J_DIR;
 		j->fd = fd;
@@ -342,7 +465,7 @@ int wpool_unlink(struct wpool *p, int q, int dfd, const char *name, const char *
 	if (w->reserved || rl + nl > WPOOL_ARENA - 32)
 		BUG("pool unlink '%s'", rel);
 	pthread_mutex_lock(&w->mu);
-	struct wjob *j = reserve(w, round16(rl + 1) + round16(nl + 1), 0);
+	struct wjob *j = reserve(w, round16(rl + 1) + round16(nl + 1), 0, 0);
 	if (j) {
 		j->kind = J_UNLINK;
 		j->fd = dfd;
@@ -410,6 +533,7 @@ void wpool_stop(struct wpool *p)
 			for (unsigned k = 0; k < w->pending; k++)
 				if (w->jobs[(w->tail + k) % QJOBS].kind == J_DIR)
 					close(w->jobs[(w->tail + k) % QJOBS].fd);
+		part_abandon(w);	/* a file whose last piece never came */
 		q_release(w);
 	}
 	free(p->q);

@@ -17,6 +17,9 @@
  *     char *data = wpool_file(p, q, dfd, name, rel, size, &meta);
  *         ... fill data[0..size) ...
  *     wpool_submit(p, q);                     the file is the queue's now
+ *     data = wpool_part(p, q, dfd, name, rel, total, off, n, &meta);
+ *         ... fill data[0..n) ...; wpool_submit(p, q);
+ *                                             a piece of a bigger file
  *     wpool_dir(p, q, fd, rel, &meta);        fd is the pool's now (closed)
  *     wpool_unlink(p, q, dfd, name, rel);     an unlink, done there
  *     wpool_drain(p);                         every job done: 0, or -1
@@ -39,7 +42,8 @@
 #include <time.h>
 
 #define WPOOL_ARENA (4u << 20)
-#define WPOOL_FILE_MAX (1u << 20)	/* larger files: the caller writes them */
+#define WPOOL_FILE_MAX (1u << 20)	/* larger files: in pieces (wpool_part) */
+#define WPOOL_PART (1u << 20)
 
 enum {
 	WM_CHOWN = 1 << 0,	/* fchown to uid/gid */
@@ -65,6 +69,15 @@ int wpool_pick(struct wpool *p);
  * created with O_EXCL; NULL once the pool failed */
 char *wpool_file(struct wpool *p, int q, int dfd, const char *name, const char *rel, size_t size,
 		 const struct wmeta *m);
+/* room for the piece of total bytes at off of a file (total > 0), n bytes,
+ * aligned for direct I/O: WPOOL_PART bytes except for the last; the pieces
+ * of one file go to one queue in order, with nothing else between them.
+ * The first (off 0) creates the file with O_EXCL; the last sets m and
+ * closes it.  Whole blocks go to the disk with O_DIRECT where the file
+ * system takes it, not through the page cache.  A file whose last piece
+ * does not come (the pool failed or was stopped) is removed. */
+char *wpool_part(struct wpool *p, int q, int dfd, const char *name, const char *rel, uint64_t total,
+		 uint64_t off, size_t n, const struct wmeta *m);
 void wpool_submit(struct wpool *p, int q);
 /* owner, mode, mtime of folder fd, then close(fd); -1 (fd closed) once
  * the pool failed */

@@ -11,10 +11,12 @@
  * snapshot has a folder is unlinked, never followed.  Folder metadata is
  * set when the walk leaves the folder, after its children changed it.
  *
- * Into an empty install folder (fused), the small files and the metadata
- * of the new folders go to worker threads (common/wpool.h): each new
- * folder gets a queue, its files and then its metadata go there in order,
- * so a folder's mtime is set after its last file was created.  This thread
+ * Into an empty install folder (fused), the files (big ones in pieces,
+ * written with O_DIRECT) and the metadata of the new folders go to worker
+ * threads (common/wpool.h), so that this thread never waits for the
+ * device: each new folder gets a queue, its files and then its metadata
+ * go there in order, so a folder's mtime is set after its last file was
+ * created.  This thread
  * still reads, checks and hashes every member before handing it over, and
  * waits for the queues to drain before anything that depends on their
  * work: a hardlink (its target), the metadata of a folder it sets itself,
@@ -1115,15 +1117,101 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	cleanup_forget(h);
 }
 
-/* write_file() through a worker: a small file without holes, attributes
- * or an inherited ACL, into a folder created by this rollback; its data
- * is read and checked here, written there.  0: not for the pool. */
+/* the pieces of a big file on their way to a worker (wpool_part) */
+struct parts {
+	struct rbctx *r;
+	int dfd;
+	const char *name, *rel;
+	const struct wmeta *wm;
+	XXH3_state_t *xs;
+	char *piece;		/* being filled, NULL if none */
+	uint64_t base;		/* its offset in the file */
+	size_t len, cap;
+};
+
+/* n bytes (zeros when p is NULL) into the pieces, hashed; each full piece
+ * but the last goes to the worker */
+static void parts_add(struct parts *s, const void *p, uint64_t n)
+{
+	struct rbctx *r = s->r;
+	uint64_t size = r->m.size;
+	const char *c = p;
+
+	while (n) {
+		if (!s->piece) {
+			s->cap = size - s->base < WPOOL_PART ? (size_t)(size - s->base) : WPOOL_PART;
+			s->len = 0;
+			s->piece = wpool_part(r->wp, r->wq, s->dfd, s->name, s->rel, size, s->base, s->cap, s->wm);
+			if (!s->piece)
+				pool_fail(r);
+		}
+		size_t k = s->cap - s->len < n ? s->cap - s->len : (size_t)n;
+		if (c) {
+			memcpy(s->piece + s->len, c, k);
+			c += k;
+		} else {
+			memset(s->piece + s->len, 0, k);
+		}
+		XXH3_128bits_update(s->xs, s->piece + s->len, k);
+		s->len += k;
+		n -= k;
+		if (s->len == s->cap && s->base + s->cap < size) {
+			wpool_submit(r->wp, r->wq);
+			s->base += s->cap;
+			s->piece = NULL;
+		}
+	}
+}
+
+/* a big file through a worker, in pieces: the last goes only once the
+ * whole file matched the manifest (else the worker removes the file) */
+static void write_parts(struct rbctx *r, int dfd, const char *name, const char *rel, const struct wmeta *wm)
+{
+	const struct mentry *m = &r->m;
+	struct parts s = { .r = r, .dfd = dfd, .name = name, .rel = rel, .wm = wm };
+	const void *buf;
+	size_t n;
+	la_int64_t off;
+	uint64_t pos = 0;
+	int rc;
+
+	s.xs = XXH3_createState();
+	if (!s.xs)
+		die(ZDT_EFAIL, "out of memory");
+	XXH3_128bits_reset(s.xs);
+	while ((rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
+		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > m->size || n > m->size - (uint64_t)off) {
+			pos = UINT64_MAX;
+			break;
+		}
+		parts_add(&s, NULL, (uint64_t)off - pos);	/* zeros where there is no block */
+		parts_add(&s, buf, n);
+		pos = (uint64_t)off + n;
+		progress_add(&r->prog, n);
+		check_signal();
+	}
+	if (pos != UINT64_MAX && rc != ARCHIVE_EOF)
+		die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s", snapname(r), escp(rel),
+		    archive_error_string(r->a));
+	if (pos != UINT64_MAX)
+		parts_add(&s, NULL, m->size - pos);
+	int ok = pos != UINT64_MAX && XXH128_isEqual(XXH3_128bits_digest(s.xs), m->hash);
+	XXH3_freeState(s.xs);
+	if (!ok)
+		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; nothing was written there",
+		    escp(rel), snapname(r));
+	wpool_submit(r->wp, r->wq);	/* the last piece: metadata, close */
+}
+
+/* write_file() through a worker: a file without holes, attributes or an
+ * inherited ACL, into a folder created by this rollback; its data is read
+ * and checked here, written there (a big one in pieces).  0: not for the
+ * pool. */
 static int write_file_pool(struct rbctx *r, int dfd, const char *name, const char *rel)
 {
 	const struct mentry *m = &r->m;
 
-	if (!r->wp || !r->fused || m->size > WPOOL_FILE_MAX || m->has_xattr || r->parent_dacl ||
-	    strlen(rel) > 65536)
+	if (!r->wp || !r->fused || m->has_xattr || r->parent_dacl || strlen(rel) > 65536)
 		return 0;
 	struct archive_entry *e = a_entry(r);
 	if (archive_entry_sparse_count(e) > 0)
@@ -1136,6 +1224,11 @@ static int write_file_pool(struct rbctx *r, int dfd, const char *name, const cha
 		wm.flags |= WM_CHMOD;
 	if (m->size >= SFR_MIN)
 		wm.flags |= WM_SFR;
+	if (m->size > WPOOL_FILE_MAX) {
+		write_parts(r, dfd, name, rel, &wm);
+		r->n_pooled++;
+		return 1;
+	}
 	char *data = wpool_file(r->wp, r->wq, dfd, name, rel, (size_t)m->size, &wm);
 	if (!data)
 		pool_fail(r);

@@ -10,7 +10,6 @@
  * shows as rollback-interrupted and the next run resumes it.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -508,66 +507,6 @@ static void busy_guard(struct rbctx *r, int ignore, struct sbuf *verdict)
 	free(real);
 }
 
-/*
- * While a big rollback applies, a second thread writes back what is already
- * restored (syncfs every FLUSH_PERIOD seconds), on the other core, so that
- * the syncfs that makes the result durable at the end has little left to
- * do.  It changes nothing of the guarantee: the journal is cleared only
- * after that last syncfs.
- */
-#define FLUSH_MIN_BYTES (256u << 20)
-#define FLUSH_MIN_CHANGES 20000u
-#define FLUSH_PERIOD_MS 500
-
-struct flusher {
-	int fd, on, stop;
-	pthread_t t;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-};
-
-static void *flusher_run(void *arg)
-{
-	struct flusher *f = arg;
-	struct timespec ts;
-
-	pthread_mutex_lock(&f->mu);
-	while (!f->stop) {
-		deadline_ms(&ts, CLOCK_MONOTONIC, FLUSH_PERIOD_MS);
-		if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT && !f->stop) {
-			pthread_mutex_unlock(&f->mu);
-			syncfs(f->fd);	/* errors show in the final syncfs */
-			pthread_mutex_lock(&f->mu);
-		}
-	}
-	pthread_mutex_unlock(&f->mu);
-	return NULL;
-}
-
-static void flusher_start(struct flusher *f)
-{
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&f->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	f->on = thread_start(&f->t, flusher_run, f) == 0;
-}
-
-static void flusher_stop(struct flusher *f)
-{
-	if (!f->on)
-		return;
-	pthread_mutex_lock(&f->mu);
-	f->stop = 1;
-	pthread_cond_signal(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-	pthread_join(f->t, NULL);
-	f->on = 0;
-}
-
 /* the components being rolled back, for leak checkers: die() exits with
  * them allocated */
 static struct rbctx *live_rbs;
@@ -950,11 +889,7 @@ int cmd_rollback(struct zdt *z, int argc, char **argv)
 			journal_write(z, r, &frs[k]);
 			frs[k].armed = frs[k].on;
 			double p0 = now_mono();
-			struct flusher fl = { .fd = r->rootfd };
-			if (r->bytes_write >= FLUSH_MIN_BYTES || r->n_changes >= FLUSH_MIN_CHANGES)
-				flusher_start(&fl);
 			rb_merge(r, RB_APPLY);
-			flusher_stop(&fl);
 			check_signal();	/* a signal during the last change: the journal stays */
 			verbose("%s: applied, %.2f s", component_name(r->comp), now_mono() - p0);
 			p0 = now_mono();

@@ -44,6 +44,19 @@ rechecksum() {
 	manifest_py remeta "$1"
 }
 
+# big_src: src with one folder holding a big file (more than one writer
+# piece, unaligned end) and a small one, its copy and snapshot; prints the
+# big file's data offset in the archive
+big_src() {
+	rm -rf src pristine "$BK"
+	mkdir -p src/lib
+	head -c $((3 * 1048576 + 777)) /dev/urandom >src/lib/big.jar
+	echo small >src/lib/small.txt
+	cp -a src pristine
+	zdt -b "$BK" backup -c AR src >/dev/null
+	awk '$1 == "f" && $10 == "lib/big.jar" { print $8 }' "$(snap_dir AR)/manifest"
+}
+
 for c in none gzip; do
 	expect_success "--compress $c: into an empty folder, members are checked as they are written; the tree equals the snapshot" '
 		setup_src --compress '$c'
@@ -120,6 +133,30 @@ expect_success '--check and --dry-run into an empty folder check every needed me
 	check_empty
 '
 
+expect_success 'a big file written in pieces by a writer thread: the tree equals the snapshot, the pieces went around the page cache' '
+	off=$(big_src)
+	test -n "$off"
+	empty_src
+	strace -f -o trace -e trace=openat,pwrite64 "$ZDT" -v -b "$BK" rollback -c AR >/dev/null 2>err
+	same_tree pristine src
+	# created by a thread other than the main one, written with O_DIRECT
+	main=$(awk "NR == 1 { print \$1 }" trace)
+	bt=$(awk -v m="$main" '"'"'$1 != m && /openat\(.*"big\.jar", O_WRONLY\|O_CREAT\|O_EXCL/ { print $1 }'"'"' trace)
+	test -n "$bt"
+	test "$(awk -v t="$bt" '"'"'$1 == t && /pwrite64\(.*, 1048576, / { n++ } END { print n + 0 }'"'"' trace)" -ge 3
+	check_grep "^AR: 2 files written by [12] writer threads*$" err
+'
+
+expect_success 'damaged data in the middle of a big file: exit 4 naming it, the folder empty again' '
+	off=$(big_src)
+	flip_byte "$(snap_archive AR)" $((off + 1048576 + 5000))
+	empty_src
+	must_fail 4 zdt -b "$BK" rollback -c AR 2>err
+	check_grep "lib/big.jar" err
+	check_grep "is empty again" err
+	check_empty
+'
+
 if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
 	expect_success 'kill -9 halfway, then the rerun finishes; the journal records the empty start' '
 		setup_src
@@ -172,6 +209,19 @@ if command -v strace >/dev/null && [ -z "$ZDT_VALGRIND" ]; then
 		must_fail 4 zdt -b "$BK" rollback -c AR 2>err
 		check_grep "is empty again" err
 		check_empty
+	'
+	expect_success 'an I/O error writing a piece of a big file: exit 1 naming it, no half-written file; the rerun finishes' '
+		big_src >/dev/null
+		empty_src
+		# the writer thread writes the big file first: its second piece fails
+		must_fail 1 strace -f -o /dev/null -e trace=pwrite64 \
+			-e inject=pwrite64:error=EIO:when=2 "$ZDT" -b "$BK" rollback -c AR 2>err
+		check_eq "lines" 2 "$(wc -l <err)"
+		check_grep "^zdt: rollback: cannot write: .$PWD/src/lib/big.jar.: Input/output error$" err
+		test ! -e src/lib/big.jar
+		check_eq "rollback-interrupted" 1 "$(count_state AR rollback-interrupted)"
+		zdt -b "$BK" rollback -c AR >/dev/null
+		same_tree pristine src
 	'
 fi
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -251,6 +252,141 @@ static void test_stop_drops(void **state)
 	wpool_stop(NULL);
 }
 
+/* a big file in pieces through the pool; fill: byte i is fill + i % 251 */
+static void put_parts(struct wpool *p, int q, int dfd, const char *name, const char *rel, uint64_t total,
+		      unsigned char fill, const struct wmeta *m, int last)
+{
+	for (uint64_t off = 0; off < total; off += WPOOL_PART) {
+		size_t n = total - off < WPOOL_PART ? (size_t)(total - off) : WPOOL_PART;
+		if (off + n == total && !last)
+			return;
+		unsigned char *d = (unsigned char *)wpool_part(p, q, dfd, name, rel, total, off, n, m);
+		assert_non_null(d);
+		assert_int_equal((uintptr_t)d % 4096, 0);
+		for (size_t i = 0; i < n; i++)
+			d[i] = (unsigned char)(fill + (off + i) % 251);
+		wpool_submit(p, q);
+	}
+}
+
+static void check_parts(int dfd, const char *rel, uint64_t total, unsigned char fill)
+{
+	int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	unsigned char *buf = xmalloc(total + 1);
+	assert_int_equal(pread(fd, buf, total + 1, 0), (ssize_t)total);
+	for (uint64_t i = 0; i < total; i++)
+		if (buf[i] != (unsigned char)(fill + i % 251))
+			fail_msg("%s: byte %llu", rel, (unsigned long long)i);
+	free(buf);
+	close(fd);
+}
+
+/* pages of the file's first n bytes in the page cache */
+static size_t cached_pages(int dfd, const char *rel, size_t n)
+{
+	int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	void *map = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(map != MAP_FAILED);
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t np = (n + (size_t)pg - 1) / (size_t)pg, c = 0;
+	unsigned char *v = xmalloc(np);
+	assert_int_equal(mincore(map, n, v), 0);
+	for (size_t i = 0; i < np; i++)
+		c += v[i] & 1;
+	free(v);
+	munmap(map, n);
+	close(fd);
+	return c;
+}
+
+/* big files in pieces between small files on one queue, and beside them on
+ * another: contents, modes, mtimes, the folder's mtime set after them; the
+ * whole pieces went to the disk, not the page cache, where the file system
+ * takes direct I/O */
+static void test_parts(void **state)
+{
+	struct tmp *t = *state;
+	struct wpool *p = wpool_start(2);
+	struct wmeta fm = { .mode = 0604, .mtime = { 1200000000, 7 }, .flags = WM_SFR };
+	struct wmeta dm = { .mode = 0750, .mtime = { 1300000000, 9 } };
+	const uint64_t sizes[] = { 3 * (uint64_t)WPOOL_PART, 2 * (uint64_t)WPOOL_PART + 12345, WPOOL_PART + 1 };
+	char name[32], rel[64];
+
+	assert_non_null(p);
+	int a = mkdir_open(t->fd, "a"), b = mkdir_open(t->fd, "b");
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "big%d", i);
+		snprintf(rel, sizeof(rel), "a/big%d", i);
+		put_parts(p, 0, a, name, rel, sizes[i], (unsigned char)i, &fm, 1);
+		snprintf(name, sizeof(name), "small%d", i);
+		snprintf(rel, sizeof(rel), "a/small%d", i);
+		put(p, 0, a, name, rel, 100, 's', &fm);
+		snprintf(rel, sizeof(rel), "b/small%d", i);
+		put(p, 1, b, name, rel, 5000, 't', &fm);
+	}
+	assert_int_equal(wpool_dir(p, 0, a, "a", &dm), 0);
+	assert_int_equal(wpool_dir(p, 1, b, "b", &dm), 0);
+	assert_int_equal(wpool_drain(p), 0);
+	wpool_stop(p);
+	int direct = openat(t->fd, "probe", O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0600);
+	if (direct >= 0)
+		close(direct);
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		snprintf(rel, sizeof(rel), "a/big%d", i);
+		assert_int_equal(fstatat(t->fd, rel, &st, AT_SYMLINK_NOFOLLOW), 0);
+		assert_int_equal(st.st_size, (off_t)sizes[i]);
+		assert_int_equal(st.st_mode & 07777, 0604);
+		assert_int_equal(st.st_mtim.tv_sec, 1200000000);
+		assert_int_equal(st.st_mtim.tv_nsec, 7);
+		if (direct >= 0)	/* before anything read it back */
+			assert_int_equal(cached_pages(t->fd, rel, WPOOL_PART), 0);
+		check_parts(t->fd, rel, sizes[i], (unsigned char)i);
+	}
+	assert_int_equal(fstatat(t->fd, "a/small2", &(struct stat){ 0 }, 0), 0);
+	struct stat st;
+	assert_int_equal(fstatat(t->fd, "a", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1300000000);
+	assert_int_equal(st.st_mtim.tv_nsec, 9);
+}
+
+/* a file whose last piece never comes, stopped: removed; one whose write
+ * fails (EFBIG past RLIMIT_FSIZE): removed, the failure kept */
+static void test_parts_unfinished(void **state)
+{
+	struct tmp *t = *state;
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	struct wpool *p = wpool_start(1);
+	int err = 0;
+	const char *what = NULL, *rel = NULL;
+	struct rlimit old, lim;
+
+	put_parts(p, 0, t->fd, "cut", "cut", 3 * (uint64_t)WPOOL_PART, 1, &m, 0);
+	assert_int_equal(wpool_drain(p), 0);	/* two pieces written, the file open */
+	assert_int_equal(faccessat(t->fd, "cut", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	wpool_stop(p);
+	assert_int_equal(faccessat(t->fd, "cut", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+
+	p = wpool_start(1);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = WPOOL_PART + 4096;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	put_parts(p, 0, t->fd, "big", "big", 2 * (uint64_t)WPOOL_PART, 2, &m, 1);
+	assert_int_equal(wpool_drain(p), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(wpool_failed(p, &err, &what, &rel), 1);
+	assert_int_equal(err, EFBIG);
+	assert_string_equal(what, "write");
+	assert_string_equal(rel, "big");
+	assert_int_equal(faccessat(t->fd, "big", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_null(wpool_part(p, 0, t->fd, "more", "more", 2 * (uint64_t)WPOOL_PART, 0, WPOOL_PART, &m));
+	wpool_stop(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +396,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_failure_removes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parts_unfinished, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
