@@ -282,12 +282,13 @@ static void check_parts(int dfd, const char *rel, uint64_t total, unsigned char 
 	close(fd);
 }
 
-/* pages of the file's first n bytes in the page cache */
-static size_t cached_pages(int dfd, const char *rel, size_t n)
+/* pages of the file's bytes [off, off + n) in the page cache (not from 0:
+ * valgrind reads the start of a file mapped, looking for an ELF header) */
+static size_t cached_pages(int dfd, const char *rel, off_t off, size_t n)
 {
 	int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	void *map = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+	void *map = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, off);
 	assert_true(map != MAP_FAILED);
 	long pg = sysconf(_SC_PAGESIZE);
 	size_t np = (n + (size_t)pg - 1) / (size_t)pg, c = 0;
@@ -342,7 +343,7 @@ static void test_parts(void **state)
 		assert_int_equal(st.st_mtim.tv_sec, 1200000000);
 		assert_int_equal(st.st_mtim.tv_nsec, 7);
 		if (direct >= 0)	/* before anything read it back */
-			assert_int_equal(cached_pages(t->fd, rel, WPOOL_PART), 0);
+			assert_int_equal(cached_pages(t->fd, rel, WPOOL_PART / 2, WPOOL_PART / 2), 0);
 		check_parts(t->fd, rel, sizes[i], (unsigned char)i);
 	}
 	assert_int_equal(fstatat(t->fd, "a/small2", &(struct stat){ 0 }, 0), 0);
