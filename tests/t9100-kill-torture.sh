@@ -2,8 +2,8 @@
 # t9100-kill-torture: kill -9 at 100 points spread evenly over a whole run
 # of backup, rollback and cleanup (tests/run.sh --torture; the quick file
 # t8100-kill-quick.sh runs 4 points of backup and cleanup, 20 of rollback,
-# 6 of a rollback into an empty folder,
-# in make check).
+# 6 of a rollback into an empty folder, 4 among the writes of big files in
+# pieces, in make check).
 #
 # A trial run is traced with strace (every system call); the kill points
 # are SYSCALL:K, the K-th call of SYSCALL (as strace's inject when= counts
@@ -251,6 +251,42 @@ cleanup_case() { # SPEC
 	no_leftovers
 	all_verify
 }
+
+# Big files go to the writer threads of a rollback into an empty folder in
+# 1 MiB pieces written with O_DIRECT, the last one only once the whole file
+# matched the manifest.  Killed between any two of those writes, the rerun
+# gives the snapshot back.
+BIG_POINTS=${KILL_POINTS:-$(quick 20 4)}
+
+expect_success "kill -9 at $BIG_POINTS writes of big files in pieces (rollback into an empty folder), then the rerun" '
+	gen_tree src tiny
+	mkdir src/0big
+	head -c $((3 * 1048576 + 777)) /dev/urandom >src/0big/a.jar
+	head -c $((2 * 1048576)) /dev/urandom >src/0big/b.jar
+	head -c $((1048576 + 1)) /dev/urandom >src/0big/c.jar
+	cp -a --sparse=always src pristine
+	zdt -b "$BK" backup -c AR src >/dev/null
+	rm -rf src
+	mkdir src
+	strace -f -o trace.all -e trace=pwrite64 "$ZDT" -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+	# the writes of pieces (1 MiB, or at an offset past 0: the short last
+	# ones; the small files are written whole at 0), each as the number of
+	# the call in its thread, spread evenly
+	awk '"'"'/pwrite64\(/ { k[$1]++ } /pwrite64\(/ && match($0, /, [0-9]+, [0-9]+\) = /) {
+		split(substr($0, RSTART + 2, RLENGTH - 6), a, ", ")
+		if (a[1] == 1048576 || a[2] > 0) print "pwrite64:" k[$1] }'"'"' trace.all | awk '"'"'!seen[$0]++'"'"' >pieces
+	test "$(wc -l <pieces)" -ge 6
+	awk -v want="$BIG_POINTS" '"'"'{ s[NR] = $0 } END { for (i = 1; i <= want; i++) print s[int(1 + (i - 1) * (NR - 1) / (want - 1))] }'"'"' pieces |
+		awk '"'"'!seen[$0]++'"'"' >points
+	echo "$(wc -l <points) points over $(wc -l <pieces) writes of pieces"
+	while read -r spec; do
+		campaign_case "rollback into an empty folder killed at the piece write $spec" \
+			rollback_empty_case "$spec" 0
+	done <points
+	campaign_done "kill -9 rollback into an empty folder, big files in pieces"
+	kills_done "kill -9 rollback into an empty folder, big files in pieces"
+'
 
 expect_success "kill -9 at $POINTS points of a cleanup, then the rerun" '
 	gen_tree src tiny
