@@ -3,7 +3,7 @@
 # of backup, rollback and cleanup (tests/run.sh --torture; the quick file
 # t8100-kill-quick.sh runs 4 points of backup and cleanup, 20 of rollback,
 # 6 of a rollback into an empty folder, 4 among the writes of big files in
-# pieces, in make check).
+# pieces (all of them here), in make check).
 #
 # A trial run is traced with strace (every system call); the kill points
 # are SYSCALL:K, the K-th call of SYSCALL (as strace's inject when= counts
@@ -258,7 +258,7 @@ cleanup_case() { # SPEC
 # gives the snapshot back.
 BIG_POINTS=${KILL_POINTS:-$(quick 20 4)}
 
-expect_success "kill -9 at $BIG_POINTS writes of big files in pieces (rollback into an empty folder), then the rerun" '
+expect_success "kill -9 at up to $BIG_POINTS writes of big files in pieces (rollback into an empty folder; there are about 8), then the rerun" '
 	gen_tree src tiny
 	mkdir src/0big
 	head -c $((3 * 1048576 + 777)) /dev/urandom >src/0big/a.jar
