@@ -86,7 +86,7 @@ tree=$work/tree
 "$top/scripts/gen-tree" "$tree" "$scale" 1 >/dev/null
 # files: inodes; bytes: apparent size; data: without the holes of sparse files
 read -r bytes data files < <(find "$tree" -type f -printf '%i %s %b\n' |
-	awk '!seen[$1]++ {b += $2; d += ($3 * 512 < $2) ? $3 * 512 : $2; n++} END {print b, d, n}')
+	awk '!seen[$1]++ {b += $2; d += ($3 * 512 < $2) ? $3 * 512 : $2; n++} END {printf "%.0f %.0f %d\n", b, d, n}')
 tree_kib=$(du -sk "$tree" | cut -f1)
 avail_kib() { df -Pk "$work" | awk 'NR==2 {print $4}'; }
 # the differential rollback holds the tree, a pristine copy, a mutated
@@ -308,7 +308,7 @@ section() {
 	echo
 	local dz=$((zsize - psize)) sv
 	sv=$(verdict "$(awk -v d="$dz" -v p="$psize" 'BEGIN {print (d < 0 ? -d : d) * 100 / p}')" "<=" 1 medium)
-	awk -v z="$zsize" -v p="$psize" -v v="$sv" 'BEGIN {printf "gzip size: zdt %d, pigz %d bytes (%+.2f%%); target within 1%% (medium): %s.\n", z, p, (z - p) * 100 / p, v}'
+	awk -v z="$zsize" -v p="$psize" -v v="$sv" 'BEGIN {printf "gzip size: zdt %.0f, pigz %.0f bytes (%+.2f%%); target within 1%% (medium): %s.\n", z, p, (z - p) * 100 / p, v}'
 	local top_n=zdt_backup_none n
 	for n in zdt_backup_gzip zdt_verify zdt_diff zdt_rollback zdt_rollback_checksum zdt_rollback_full zdt_cleanup_100; do
 		[ "${R[$n]}" -le "${R[$top_n]}" ] || top_n=$n

@@ -364,46 +364,17 @@ static size_t round16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-char *wpool_file(struct wpool *p, int q, int dfd, const char *name, const char *rel, size_t size,
-		 const struct wmeta *m)
+/* a file job (J_FILE, J_PART) with size bytes of room, its rel and name
+ * after them; checked by the caller */
+static char *reserve_file(struct wq *w, int kind, int dfd, const char *name, const char *rel, size_t size,
+			  const struct wmeta *m, uint64_t off, uint64_t total)
 {
-	struct wq *w = &p->q[q];
 	size_t rl = strlen(rel), nl = strlen(name);
 
-	/* checked before the lock: BUG() exits through wpool_stop() */
-	if (size > WPOOL_FILE_MAX || rl > WPOOL_ARENA - WPOOL_FILE_MAX - 16 || nl > rl ||
-	    strcmp(rel + rl - nl, name) || w->reserved)
-		BUG("pool file '%s' of %zu bytes", name, size);
 	pthread_mutex_lock(&w->mu);
-	struct wjob *j = reserve(w, round16(size) + rl + 1, 0, 0);
+	struct wjob *j = reserve(w, round16(size) + rl + 1, 0, kind == J_PART);
 	if (j) {
-		j->kind = J_FILE;
-		j->fd = dfd;
-		j->size = size;
-		j->rel = j->data + round16(size);
-		memcpy(j->rel, rel, rl + 1);
-		j->name = j->rel + rl - nl;
-		j->m = *m;
-		w->reserved = 1;
-	}
-	pthread_mutex_unlock(&w->mu);
-	return j ? j->data : NULL;
-}
-
-char *wpool_part(struct wpool *p, int q, int dfd, const char *name, const char *rel, uint64_t total,
-		 uint64_t off, size_t size, const struct wmeta *m)
-{
-	struct wq *w = &p->q[q];
-	size_t rl = strlen(rel), nl = strlen(name);
-
-	if (!size || size > WPOOL_PART || off % WPOOL_PART || off + size > total ||
-	    (off + size < total && size != WPOOL_PART) || rl > WPOOL_ARENA - 2 * WPOOL_PART - 16 || nl > rl ||
-	    strcmp(rel + rl - nl, name) || w->reserved)
-		BUG("pool piece of '%s' at %llu, %zu bytes", name, (unsigned long long)off, size);
-	pthread_mutex_lock(&w->mu);
-	struct wjob *j = reserve(w, round16(size) + rl + 1, 0, 1);
-	if (j) {
-		j->kind = J_PART;
+		j->kind = kind;
 		j->fd = dfd;
 		j->size = size;
 		j->off = off;
@@ -416,6 +387,38 @@ char *wpool_part(struct wpool *p, int q, int dfd, const char *name, const char *
 	}
 	pthread_mutex_unlock(&w->mu);
 	return j ? j->data : NULL;
+}
+
+/* name must be rel's last component */
+static int bad_name(const char *name, const char *rel)
+{
+	size_t rl = strlen(rel), nl = strlen(name);
+
+	return nl > rl || strcmp(rel + rl - nl, name) != 0;
+}
+
+char *wpool_file(struct wpool *p, int q, int dfd, const char *name, const char *rel, size_t size,
+		 const struct wmeta *m)
+{
+	struct wq *w = &p->q[q];
+
+	/* checked before the lock: BUG() exits through wpool_stop() */
+	if (size > WPOOL_FILE_MAX || strlen(rel) > WPOOL_ARENA - WPOOL_FILE_MAX - 16 || bad_name(name, rel) ||
+	    w->reserved)
+		BUG("pool file '%s' of %zu bytes", name, size);
+	return reserve_file(w, J_FILE, dfd, name, rel, size, m, 0, size);
+}
+
+char *wpool_part(struct wpool *p, int q, int dfd, const char *name, const char *rel, uint64_t total,
+		 uint64_t off, size_t size, const struct wmeta *m)
+{
+	struct wq *w = &p->q[q];
+
+	if (!size || size > WPOOL_PART || off % WPOOL_PART || off + size > total ||
+	    (off + size < total && size != WPOOL_PART) || strlen(rel) > WPOOL_ARENA - 2 * WPOOL_PART - 16 ||
+	    bad_name(name, rel) || w->reserved)
+		BUG("pool piece of '%s' at %llu, %zu bytes", name, (unsigned long long)off, size);
+	return reserve_file(w, J_PART, dfd, name, rel, size, m, off, total);
 }
 
 void wpool_submit(struct wpool *p, int q)

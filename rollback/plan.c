@@ -1117,6 +1117,34 @@ static void write_file(struct rbctx *r, int dfd, const char *name, const char *r
 	cleanup_forget(h);
 }
 
+/* the current member's data, read through libarchive, to put(arg, p, n)
+ * in order (p NULL: n zeros, where the archive has no block), up to the
+ * manifest's size: 0, or -1 when its blocks do not fit that size (the
+ * caller's hash check then fails) */
+static int member_data(struct rbctx *r, const char *rel, void (*put)(void *, const void *, uint64_t), void *arg)
+{
+	uint64_t size = r->m.size, pos = 0;
+	const void *buf;
+	size_t n;
+	la_int64_t off;
+	int rc;
+
+	while ((rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
+		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > size || n > size - (uint64_t)off)
+			return -1;
+		put(arg, NULL, (uint64_t)off - pos);	/* zeros where there is no block */
+		put(arg, buf, n);
+		pos = (uint64_t)off + n;
+		progress_add(&r->prog, n);
+		check_signal();
+	}
+	if (rc != ARCHIVE_EOF)
+		die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s", snapname(r), escp(rel),
+		    archive_error_string(r->a));
+	put(arg, NULL, size - pos);
+	return 0;
+}
+
 /* the pieces of a big file on their way to a worker (wpool_part) */
 struct parts {
 	struct rbctx *r;
@@ -1131,8 +1159,9 @@ struct parts {
 
 /* n bytes (zeros when p is NULL) into the pieces, hashed; each full piece
  * but the last goes to the worker */
-static void parts_add(struct parts *s, const void *p, uint64_t n)
+static void parts_add(void *arg, const void *p, uint64_t n)
 {
+	struct parts *s = arg;
 	struct rbctx *r = s->r;
 	uint64_t size = r->m.size;
 	const char *c = p;
@@ -1167,40 +1196,35 @@ static void parts_add(struct parts *s, const void *p, uint64_t n)
  * whole file matched the manifest (else the worker removes the file) */
 static void write_parts(struct rbctx *r, int dfd, const char *name, const char *rel, const struct wmeta *wm)
 {
-	const struct mentry *m = &r->m;
 	struct parts s = { .r = r, .dfd = dfd, .name = name, .rel = rel, .wm = wm };
-	const void *buf;
-	size_t n;
-	la_int64_t off;
-	uint64_t pos = 0;
-	int rc;
 
 	s.xs = XXH3_createState();
 	if (!s.xs)
 		die(ZDT_EFAIL, "out of memory");
 	XXH3_128bits_reset(s.xs);
-	while ((rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
-		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > m->size || n > m->size - (uint64_t)off) {
-			pos = UINT64_MAX;
-			break;
-		}
-		parts_add(&s, NULL, (uint64_t)off - pos);	/* zeros where there is no block */
-		parts_add(&s, buf, n);
-		pos = (uint64_t)off + n;
-		progress_add(&r->prog, n);
-		check_signal();
-	}
-	if (pos != UINT64_MAX && rc != ARCHIVE_EOF)
-		die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s", snapname(r), escp(rel),
-		    archive_error_string(r->a));
-	if (pos != UINT64_MAX)
-		parts_add(&s, NULL, m->size - pos);
-	int ok = pos != UINT64_MAX && XXH128_isEqual(XXH3_128bits_digest(s.xs), m->hash);
+	int ok = member_data(r, rel, parts_add, &s) == 0 && XXH128_isEqual(XXH3_128bits_digest(s.xs), r->m.hash);
 	XXH3_freeState(s.xs);
 	if (!ok)
 		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; nothing was written there",
 		    escp(rel), snapname(r));
 	wpool_submit(r->wp, r->wq);	/* the last piece: metadata, close */
+}
+
+/* member_data() into a buffer */
+struct fill {
+	char *data;
+	uint64_t pos;
+};
+
+static void fill_put(void *arg, const void *p, uint64_t n)
+{
+	struct fill *f = arg;
+
+	if (p)
+		memcpy(f->data + f->pos, p, (size_t)n);
+	else
+		memset(f->data + f->pos, 0, (size_t)n);
+	f->pos += n;
 }
 
 /* write_file() through a worker: a file without holes, attributes or an
@@ -1232,28 +1256,8 @@ static int write_file_pool(struct rbctx *r, int dfd, const char *name, const cha
 	char *data = wpool_file(r->wp, r->wq, dfd, name, rel, (size_t)m->size, &wm);
 	if (!data)
 		pool_fail(r);
-	const void *buf;
-	size_t n;
-	la_int64_t off;
-	uint64_t pos = 0;
-	int rc;
-	while ((rc = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
-		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > m->size || n > m->size - (uint64_t)off) {
-			pos = UINT64_MAX;
-			break;
-		}
-		memset(data + pos, 0, (size_t)((uint64_t)off - pos));	/* zeros where there is no block */
-		memcpy(data + off, buf, n);
-		pos = (uint64_t)off + n;
-		progress_add(&r->prog, n);
-		check_signal();
-	}
-	if (pos != UINT64_MAX && rc != ARCHIVE_EOF)
-		die(ZDT_EINTEGRITY, "damaged archive of %s in '%s': %s", snapname(r), escp(rel),
-		    archive_error_string(r->a));
-	if (pos != UINT64_MAX && pos < m->size)
-		memset(data + pos, 0, (size_t)(m->size - pos));
-	if (pos == UINT64_MAX || !XXH128_isEqual(XXH3_128bits(data, (size_t)m->size), m->hash))
+	struct fill f = { data, 0 };
+	if (member_data(r, rel, fill_put, &f) < 0 || !XXH128_isEqual(XXH3_128bits(data, (size_t)m->size), m->hash))
 		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; nothing was written there",
 		    escp(rel), snapname(r));
 	wpool_submit(r->wp, r->wq);

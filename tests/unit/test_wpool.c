@@ -184,29 +184,47 @@ static void test_failure(void **state)
 	close(d);
 }
 
+/* RLIMIT_FSIZE lowered to cur (a write past it fails, EFBIG), the old
+ * limit kept in *old; before the work is submitted */
+static void limit_fsize(rlim_t cur, struct rlimit *old)
+{
+	struct rlimit lim;
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, old), 0);
+	lim = *old;
+	lim.rlim_cur = cur;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+}
+
+/* the pool drained, the limit put back: the failure must be the write of
+ * rel, and rel gone */
+static void expect_efbig(struct tmp *t, struct wpool *p, const struct rlimit *old, const char *rel)
+{
+	int err = 0;
+	const char *what = NULL, *frel = NULL;
+	int rc = wpool_drain(p);
+
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, old), 0);
+	assert_int_equal(rc, -1);
+	assert_int_equal(wpool_failed(p, &err, &what, &frel), 1);
+	assert_int_equal(err, EFBIG);
+	assert_string_equal(what, "write");
+	assert_string_equal(frel, rel);
+	assert_int_equal(faccessat(t->fd, rel, F_OK, AT_SYMLINK_NOFOLLOW), -1);
+}
+
 /* a write that fails (EFBIG past RLIMIT_FSIZE) leaves no half-written file */
 static void test_write_failure_removes(void **state)
 {
 	struct tmp *t = *state;
 	struct wpool *p = wpool_start(1);
 	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
-	int err = 0;
-	const char *what = NULL, *rel = NULL;
-	struct rlimit old, lim;
+	struct rlimit old;
 
-	signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = 100;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	limit_fsize(100, &old);
 	put(p, 0, t->fd, "big", "big", 1000, 'x', &m);
-	assert_int_equal(wpool_drain(p), -1);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	assert_int_equal(wpool_failed(p, &err, &what, &rel), 1);
-	assert_int_equal(err, EFBIG);
-	assert_string_equal(what, "write");
-	assert_string_equal(rel, "big");
-	assert_int_equal(faccessat(t->fd, "big", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	expect_efbig(t, p, &old, "big");
 	wpool_stop(p);
 }
 
@@ -360,9 +378,7 @@ static void test_parts_unfinished(void **state)
 	struct tmp *t = *state;
 	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
 	struct wpool *p = wpool_start(1);
-	int err = 0;
-	const char *what = NULL, *rel = NULL;
-	struct rlimit old, lim;
+	struct rlimit old;
 
 	put_parts(p, 0, t->fd, "cut", "cut", 3 * (uint64_t)WPOOL_PART, 1, &m, 0);
 	assert_int_equal(wpool_drain(p), 0);	/* two pieces written, the file open */
@@ -371,19 +387,9 @@ static void test_parts_unfinished(void **state)
 	assert_int_equal(faccessat(t->fd, "cut", F_OK, AT_SYMLINK_NOFOLLOW), -1);
 
 	p = wpool_start(1);
-	signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = WPOOL_PART + 4096;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	limit_fsize(WPOOL_PART + 4096, &old);
 	put_parts(p, 0, t->fd, "big", "big", 2 * (uint64_t)WPOOL_PART, 2, &m, 1);
-	assert_int_equal(wpool_drain(p), -1);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	assert_int_equal(wpool_failed(p, &err, &what, &rel), 1);
-	assert_int_equal(err, EFBIG);
-	assert_string_equal(what, "write");
-	assert_string_equal(rel, "big");
-	assert_int_equal(faccessat(t->fd, "big", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	expect_efbig(t, p, &old, "big");
 	assert_null(wpool_part(p, 0, t->fd, "more", "more", 2 * (uint64_t)WPOOL_PART, 0, WPOOL_PART, &m));
 	wpool_stop(p);
 }
