@@ -448,3 +448,10 @@ int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 	}
 	return 0;
 }
+
+int fd_direct(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT);
+}

@@ -113,4 +113,8 @@ int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 #define FS_ATTR_APPEND 2u
 int fs_attr_flags(int fd, unsigned *flags);
 
+/* O_DIRECT on (on != 0) or off for fd: 0, or -1 with errno (the file
+ * system may refuse it) */
+int fd_direct(int fd, int on);
+
 #endif

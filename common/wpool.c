@@ -103,13 +103,6 @@ fail: {
 	}
 }
 
-static int dio_off(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl & ~O_DIRECT);
-}
-
 /* a piece of a big file: the first creates it, the last sets its metadata
  * and closes it; whole blocks are written with O_DIRECT when the file
  * system takes it (nothing of it fills the page cache), the rest through
@@ -125,27 +118,26 @@ static int run_part(struct wq *q, struct wjob *j, const char **what)
 			return -1;
 		q->bdir = j->fd;
 		q->bname = strdup(j->name);
-		int fl = fcntl(q->bfd, F_GETFL);
-		q->bdirect = fl >= 0 && fcntl(q->bfd, F_SETFL, fl | O_DIRECT) == 0;
+		q->bdirect = fd_direct(q->bfd, 1) == 0;
 	}
 	*what = "write";
 	size_t whole = q->bdirect ? j->size / ALIGN * ALIGN : 0;
 	if (whole) {
 		ssize_t w = pwrite(q->bfd, j->data, whole, (off_t)j->off);
 		if (w < 0 && errno == EINVAL) {	/* direct I/O refused after all */
-			if (dio_off(q->bfd) < 0)
+			if (fd_direct(q->bfd, 0) < 0)
 				return -1;
 			q->bdirect = 0;
 			whole = 0;
 		} else if (w < 0 || (size_t)w != whole) {	/* short: the rest through the page cache */
-			if (w < 0 || dio_off(q->bfd) < 0)
+			if (w < 0 || fd_direct(q->bfd, 0) < 0)
 				return -1;
 			q->bdirect = 0;
 			whole = (size_t)w;
 		}
 	}
 	if (whole < j->size) {
-		if (q->bdirect && dio_off(q->bfd) < 0)
+		if (q->bdirect && fd_direct(q->bfd, 0) < 0)
 			return -1;
 		q->bdirect = 0;
 		if (pwrite_all(q->bfd, j->data + whole, j->size - whole, j->off + whole) < 0)

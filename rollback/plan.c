@@ -950,18 +950,9 @@ struct dio {
 	size_t len;
 };
 
-static int dio_mode(struct dio *d, int direct)
-{
-	int fl = fcntl(d->fd, F_GETFL);
-
-	if (fl < 0)
-		return -1;
-	return fcntl(d->fd, F_SETFL, direct ? fl | O_DIRECT : fl & ~O_DIRECT);
-}
-
 static int dio_start(struct dio *d)
 {
-	if (dio_mode(d, 1) < 0)
+	if (fd_direct(d->fd, 1) < 0)
 		return -1;
 	d->on = 1;
 	return 0;
@@ -981,7 +972,7 @@ static int dio_flush(struct dio *d, int last)
 	if (whole < d->len) {
 		if (!last && d->len == DIO_BUF)
 			BUG("direct I/O buffer full and unaligned");
-		if (dio_mode(d, 0) < 0 || pwrite_all(d->fd, d->buf + whole, d->len - whole, d->base + whole) < 0)
+		if (fd_direct(d->fd, 0) < 0 || pwrite_all(d->fd, d->buf + whole, d->len - whole, d->base + whole) < 0)
 			return -1;
 		d->on = 0;	/* the rest of the file goes through the page cache */
 	}
@@ -998,7 +989,7 @@ static int dio_add(struct dio *d, const void *p, size_t n, uint64_t off)
 		if (dio_flush(d, 0) < 0)
 			return -1;
 		if (d->on && off % DIO_ALIGN) {
-			if (dio_mode(d, 0) < 0)
+			if (fd_direct(d->fd, 0) < 0)
 				return -1;
 			d->on = 0;
 		}
