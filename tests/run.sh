@@ -120,6 +120,15 @@ report() { # NAME PASS FAIL SKIP DETAIL (and $took: the file's run time)
 	fi
 }
 
+# what went wrong, where the summary line is read (a CI log holds no more):
+# each failed test's first lines from LOG
+details() {
+	[ -z "$verbose" ] || return 0
+	awk '/^not ok / { n = 0; show = 1; print "    " $0; next }
+		/^(ok |1\.\.)/ { show = 0 }
+		show && n++ < 30 { print "    " $0 }' "$1"
+}
+
 # ---- cmocka unit binaries ----
 for u in ${units[@]+"${units[@]}"}; do
 	name=$(basename "$u")
@@ -244,6 +253,7 @@ for i in ${files[@]+"${!files[@]}"}; do
 		f=$(grep -c '^not ok ' "$log")
 		titles=$(grep '^not ok ' "$log" | sed 's/^not ok //' | paste -sd ';' | sed 's/;/; /g')
 		report "$name" "$p" $((f + 1)) "$s" "$why${titles:+; $titles} (log: ${log#$ZDT_SRC/})"
+		details "$log"
 		continue
 	fi
 	p=$(sed -n 's/.* passed=\([0-9]*\).*/\1/p' <<<"$res")
@@ -262,6 +272,7 @@ for i in ${files[@]+"${!files[@]}"}; do
 		f=1 titles="exit $rc after test_done"
 	fi
 	report "$name" "$p" "$f" "$s" "$titles (log: ${log#$ZDT_SRC/})"
+	[ "$f" = 0 ] || details "$log"
 	# the figures of the torture campaigns (tests/lib.sh campaign_done)
 	[ -n "$verbose" ] || sed -n 's/^# \(.*: [0-9]* tried, [0-9]* held\)$/    \1/p' "$log"
 done
