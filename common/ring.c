@@ -10,6 +10,9 @@
 #include "util.h"
 
 #define BATCH (64u << 10)
+/* a side that sleeps is woken for this much, not for each batch: a thread
+ * wake-up costs more than the copy of a small file (futex, IPI) */
+#define WAKE (256u << 10)
 
 struct ring {
 	char *buf;
@@ -53,6 +56,11 @@ void ring_free(struct ring *r)
 	free(r);
 }
 
+static uint64_t wake_at(const struct ring *r)
+{
+	return r->cap / 4 < WAKE ? r->cap / 4 : WAKE;
+}
+
 static void wake(struct ring *r)
 {
 	pthread_mutex_lock(&r->mu);
@@ -60,13 +68,16 @@ static void wake(struct ring *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static void publish(struct ring *r)
+/* makes the written bytes visible; wakes a waiting consumer when force,
+ * or when they come to WAKE bytes (less of them it takes at its next look,
+ * within 0.1 s) */
+static void publish(struct ring *r, int force)
 {
-	if (r->w == r->w_pub)
-		return;
-	STORE(r->head, r->w);
-	r->w_pub = r->w;
-	if (LOAD(r->cwait))
+	if (r->w != r->w_pub) {
+		STORE(r->head, r->w);
+		r->w_pub = r->w;
+	}
+	if (LOAD(r->cwait) && (force || r->w - LOAD(r->tail) >= wake_at(r)))
 		wake(r);
 }
 
@@ -77,7 +88,7 @@ void *ring_wspan(struct ring *r, size_t *n)
 	if (r->w - r->tail_seen == r->cap) {
 		r->tail_seen = LOAD(r->tail);
 		if (r->w - r->tail_seen == r->cap) {
-			publish(r);	/* the consumer may be waiting for it */
+			publish(r, 1);	/* the consumer may be waiting for it */
 			pthread_mutex_lock(&r->mu);
 			STORE(r->pwait, 1);
 			while (r->w - LOAD(r->tail) == r->cap && !LOAD(r->stopped))
@@ -99,7 +110,7 @@ void ring_wrote(struct ring *r, size_t n)
 {
 	r->w += n;
 	if (r->w - r->w_pub >= BATCH || LOAD(r->cwait))
-		publish(r);
+		publish(r, 0);
 }
 
 int ring_put(struct ring *r, const void *p, size_t n)
@@ -121,11 +132,11 @@ int ring_put(struct ring *r, const void *p, size_t n)
 	return 0;
 }
 
-void ring_flush(struct ring *r) { publish(r); }
+void ring_flush(struct ring *r) { publish(r, 0); }
 
 void ring_end(struct ring *r)
 {
-	publish(r);
+	publish(r, 0);
 	STORE(r->end, 1);
 	wake(r);
 }
@@ -164,7 +175,9 @@ void ring_read(struct ring *r, size_t n)
 {
 	r->r += n;
 	STORE(r->tail, r->r);
-	if (LOAD(r->pwait))
+	/* a producer waits for room only in a full ring: wake it for a
+	 * quarter, not for each read */
+	if (LOAD(r->pwait) && r->r + r->cap - LOAD(r->head) >= wake_at(r))
 		wake(r);
 }
 
