@@ -22,6 +22,7 @@ struct ring {
 	uint64_t w, w_pub, tail_seen;
 	/* the consumer's own */
 	uint64_t r, head_seen;
+	int prompt;		/* ring_prompt(): wake at any byte */
 	/* shared, through atomics; the lock only to sleep and wake */
 	uint64_t head, tail;
 	int pwait, cwait, end, stopped;
@@ -77,7 +78,8 @@ static void publish(struct ring *r, int force)
 		STORE(r->head, r->w);
 		r->w_pub = r->w;
 	}
-	if (LOAD(r->cwait) && (force || r->w - LOAD(r->tail) >= wake_at(r)))
+	int cw = LOAD(r->cwait);
+	if (cw && (force || cw == 2 || r->w - LOAD(r->tail) >= wake_at(r)))
 		wake(r);
 }
 
@@ -147,7 +149,7 @@ const void *ring_rspan(struct ring *r, size_t *n)
 		r->head_seen = LOAD(r->head);
 		if (r->head_seen == r->r) {
 			pthread_mutex_lock(&r->mu);
-			STORE(r->cwait, 1);
+			STORE(r->cwait, r->prompt ? 2 : 1);
 			while (LOAD(r->head) == r->r && !LOAD(r->end)) {
 				struct timespec ts;
 				deadline_ms(&ts, CLOCK_REALTIME, 100);
@@ -170,6 +172,14 @@ const void *ring_rspan(struct ring *r, size_t *n)
 	*n = av < r->cap - off ? av : r->cap - off;
 	return r->buf + off;
 }
+
+size_t ring_ready(struct ring *r)
+{
+	r->head_seen = LOAD(r->head);
+	return (size_t)(r->head_seen - r->r);
+}
+
+void ring_prompt(struct ring *r, int on) { r->prompt = on; }
 
 void ring_read(struct ring *r, size_t n)
 {

@@ -17,6 +17,9 @@
  *     ring_read(r, k);         k <= n bytes consumed
  *     ring_get(r, buf, len);   the same as a copy; -1 if the stream ends first
  *     ring_stop(r);            the consumer wants no more
+ *     ring_ready(r);           bytes it can read now, without waiting
+ *     ring_prompt(r, 1);       until ring_prompt(r, 0): a wait ends at the
+ *                              first byte published, not at 256 KiB
  *
  * Bytes become visible to the consumer in batches (64 KiB), at the next
  * write once it is waiting, at ring_flush() and at ring_end(): a producer
@@ -49,5 +52,7 @@ const void *ring_rspan(struct ring *r, size_t *n);
 void ring_read(struct ring *r, size_t n);
 int ring_get(struct ring *r, void *p, size_t n);
 void ring_stop(struct ring *r);
+size_t ring_ready(struct ring *r);
+void ring_prompt(struct ring *r, int on);
 
 #endif

@@ -521,8 +521,19 @@ static void put_zeros(struct backup *b, uint64_t len, XXH3_state_t *xs)
  * and reads anything else itself (files the reader leaves out, or a tree
  * that changed between the two walks), so the snapshot is what the main
  * walk met either way, with the same checks.
+ *
+ * When the reader falls behind (many small files: it makes most of the
+ * system calls), the main thread reads the file it is at itself instead of
+ * waiting, and when the reader has that very file in hand, the main thread
+ * waits for it and takes the next PF_GAP entries.  Both walks number their
+ * entries alike; each file is claimed first (claimed: the highest number
+ * either thread took), and the reader leaves out what the main thread
+ * claimed.  The numbers only share out the
+ * work: a tree that changes between the walks costs a read twice at most,
+ * since the paths decide what is used.
  */
 #define PF_RING (4u << 20)
+#define PF_GAP 32	/* entries main takes when it caught up with the reader */
 
 struct pf_head {
 	uint32_t rel_len, xattr_len;	/* bytes of the path and of the blob */
@@ -545,7 +556,21 @@ struct prefetch {
 	struct pf_head h;
 	struct sbuf rel, blob;
 	int have, ended;
+	uint64_t rseq, mseq;	/* entries the reader's, the main walk's met */
+	uint64_t claimed;	/* shared: the highest entry number taken */
+	uint64_t skip_to;	/* the reader's: entries below are main's */
 };
+
+/* 1: entry k is the caller's to read (neither thread took it yet) */
+static int claim(struct prefetch *p, uint64_t k)
+{
+	uint64_t c = __atomic_load_n(&p->claimed, __ATOMIC_SEQ_CST);
+
+	while (c < k)
+		if (__atomic_compare_exchange_n(&p->claimed, &c, k, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return 1;
+	return 0;
+}
 
 static int changed_after(int fd, const struct stat *st, uint64_t missing)
 {
@@ -562,11 +587,18 @@ static int pf_cb(void *arg, struct walk_ent *e)
 	struct prefetch *p = arg;
 	struct pf_head h;
 	struct pf_tail t;
+	uint64_t k = ++p->rseq;
 
 	if (e->parent >= 0 && excluded(p->b, e->rel, e->name))
 		return WALK_SKIP;
-	if (!S_ISREG(e->st.st_mode))
+	if (!S_ISREG(e->st.st_mode) || k < p->skip_to)
 		return 0;
+	if (!claim(p, k)) {
+		/* the main thread took it, and maybe a stretch after it:
+		 * have records ready where it comes out */
+		p->skip_to = __atomic_load_n(&p->claimed, __ATOMIC_SEQ_CST) + 1;
+		return 0;
+	}
 	int fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
 		fd = openat(e->parent, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -725,6 +757,16 @@ static int pf_take(struct prefetch *p, const char *rel)
 		if (!p->have) {
 			if (p->ended)
 				return 0;
+			/* nothing in the ring: read the file here, unless the
+			 * reader has it in hand; then wait for just that, and
+			 * take the next stretch here (waiting file by file, in
+			 * step with the reader, would cost a wake-up each) */
+			if (!ring_ready(p->ring)) {
+				if (claim(p, p->mseq))
+					return 0;
+				claim(p, p->mseq + PF_GAP);
+				ring_prompt(p->ring, 1);
+			}
 			if (ring_get(p->ring, &p->h, sizeof(p->h)) < 0 || pf_bytes(p, &p->rel, p->h.rel_len) < 0 ||
 			    pf_bytes(p, &p->blob, p->h.xattr_len) < 0) {
 				p->ended = 1;
@@ -905,10 +947,15 @@ static int write_cb(void *arg, struct walk_ent *e)
 	char target[PATH_MAX + 1];
 
 	check_signal();
+	if (b->pf)
+		b->pf->mseq++;	/* numbered as pf_cb numbers them */
 	if (e->parent >= 0 && excluded(b, e->rel, e->name))
 		return WALK_SKIP;
 	if (S_ISREG(e->st.st_mode)) {
-		if (do_file(b, e) == 0)
+		int rc = do_file(b, e);
+		if (b->pf)
+			ring_prompt(b->pf->ring, 0);
+		if (rc == 0)
 			return 0;
 		/* the entry changed type since the walk read its folder */
 		if (fstatat(e->parent, e->name, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {

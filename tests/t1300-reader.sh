@@ -96,4 +96,24 @@ expect_success inject 'EIO on a read of the tree (the reader thread): exit 1, on
 	done
 '
 
+expect_success inject 'many small files: the main thread reads some itself when it catches up with the reader, each file once' '
+	mkdir -p src/a src/b
+	for d in a b; do
+		for i in $(seq 1000 2999); do echo "$d $i" >"src/$d/$d$i"; done
+	done
+	strace -f -o trace -e trace=openat "$ZDT" -b "$BK" backup -c AR src >/dev/null
+	zdt -b "$BK" verify >/dev/null
+	# the files opened (O_NOATIME: not the folders), by thread and by name
+	awk "NR == 1 { main = \$1 } /O_NOATIME/ && match(\$0, /\"[ab][0-9]+\"/) {
+		n[\$1 == main ? \"main\" : \"reader\"]++; seen[substr(\$0, RSTART, RLENGTH)]++ }
+		END { total = 0; for (f in seen) { total++; if (seen[f] > 1) twice++ }
+			print n[\"main\"] + 0, n[\"reader\"] + 0, total, twice + 0 }" trace >counts
+	read -r m rd total twice <counts
+	echo "# 4000 files: $m opened by the main thread, $rd by the reader, $twice twice" >&9
+	check_eq "files opened" 4000 "$total"
+	check_eq "files opened twice" 0 "$twice"
+	test "$m" -gt 0
+	test "$rd" -gt 0
+'
+
 test_done

@@ -538,6 +538,36 @@ static void test_flush(void **state)
 
 /* ---- wake-ups ---------------------------------------------------------- */
 
+/* ring_ready() says what can be read without waiting; a consumer in
+ * ring_prompt() mode is woken by a flush of 100 bytes at once, not at its
+ * next look 0.1 s after it began to wait (the bytes come 30 ms into it) */
+static void test_prompt(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		struct late l = { .r = ring_new(1 << 20, NULL), .delay_ms = 30, .hold_ms = 2000, .flush = 1 };
+		unsigned char buf[100];
+		pthread_t t;
+		size_t n;
+
+		assert_int_equal(ring_ready(l.r), 0);
+		ring_prompt(l.r, 1);
+		assert_int_equal(pthread_create(&t, NULL, late_put, &l), 0);
+		int rc = ring_get(l.r, buf, 100);
+		double got_at = now();
+		atomic_store(&l.got, 1);
+		assert_int_equal(rc, 0);
+		check(buf, 0, 100);
+		assert_int_equal(join_within(t, 3), 0);
+		print_message("# round %d: the bytes came %.1f ms after the flush\n", round,
+			      (got_at - l.wrote_at) * 1e3);
+		assert_true(got_at - l.wrote_at < 0.035);
+		assert_int_equal(ring_ready(l.r), 0);
+		assert_null(ring_rspan(l.r, &n));
+		ring_free(l.r);
+	}
+}
+
 struct trickle {
 	struct ring *r;
 	int records;
@@ -658,6 +688,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_null, arm, disarm),
 		cmocka_unit_test_setup_teardown(test_visible_to_waiter, arm, disarm),
 		cmocka_unit_test_setup_teardown(test_flush, arm, disarm),
+		cmocka_unit_test_setup_teardown(test_prompt, arm, disarm),
 		cmocka_unit_test_setup_teardown(test_waiter_woken_for_many, arm, disarm),
 		cmocka_unit_test_setup_teardown(test_producer_woken_for_a_quarter, arm, disarm),
 	};
