@@ -691,6 +691,9 @@ static void pf_start(struct backup *b)
 		return;		/* the main thread reads everything */
 	}
 	p->ring = ring_new(PF_RING, pf_idle);
+	/* the main thread waits only for a record the reader has in hand
+	 * (or the rest of one): woken at its first byte */
+	ring_prompt(p->ring, 1);
 	if (thread_start(&p->t, pf_thread, p)) {
 		ring_free(p->ring);
 		close(p->rootfd);
@@ -765,7 +768,6 @@ static int pf_take(struct prefetch *p, const char *rel)
 				if (claim(p, p->mseq))
 					return 0;
 				claim(p, p->mseq + PF_GAP);
-				ring_prompt(p->ring, 1);
 			}
 			if (ring_get(p->ring, &p->h, sizeof(p->h)) < 0 || pf_bytes(p, &p->rel, p->h.rel_len) < 0 ||
 			    pf_bytes(p, &p->blob, p->h.xattr_len) < 0) {
@@ -952,10 +954,7 @@ static int write_cb(void *arg, struct walk_ent *e)
 	if (e->parent >= 0 && excluded(b, e->rel, e->name))
 		return WALK_SKIP;
 	if (S_ISREG(e->st.st_mode)) {
-		int rc = do_file(b, e);
-		if (b->pf)
-			ring_prompt(b->pf->ring, 0);
-		if (rc == 0)
+		if (do_file(b, e) == 0)
 			return 0;
 		/* the entry changed type since the walk read its folder */
 		if (fstatat(e->parent, e->name, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
