@@ -454,6 +454,37 @@ static void *late_put(void *arg)
 	return NULL;
 }
 
+static pthread_t late_start(struct late *l)
+{
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, late_put, l), 0);
+	return t;
+}
+
+/* the producer's 100 bytes, then its end: when the bytes came */
+static double late_take(struct late *l, pthread_t t)
+{
+	unsigned char buf[100];
+
+	int rc = ring_get(l->r, buf, 100);
+	double got_at = now();
+	atomic_store(&l->got, 1);
+	assert_int_equal(rc, 0);
+	check(buf, 0, 100);
+	assert_int_equal(join_within(t, 3), 0);
+	return got_at;
+}
+
+/* nothing after the end */
+static void late_done(struct late *l)
+{
+	size_t n;
+
+	assert_null(ring_rspan(l->r, &n));
+	ring_free(l->r);
+}
+
 /* rspan on an empty ring waits for the producer, calling idle each 0.1 s */
 static void wait_for_late(void (*idle)(void))
 {
@@ -493,21 +524,11 @@ static void test_idle_null(void **state)
 static void test_visible_to_waiter(void **state)
 {
 	struct late l = { .r = ring_new(1 << 20, NULL), .delay_ms = 100, .hold_ms = 2000 };
-	unsigned char buf[100];
-	pthread_t t;
-	size_t n;
 
 	(void)state;
-	assert_int_equal(pthread_create(&t, NULL, late_put, &l), 0);
-	int rc = ring_get(l.r, buf, 100);
-	double got_at = now();
-	atomic_store(&l.got, 1);
-	assert_int_equal(rc, 0);
-	check(buf, 0, 100);
-	assert_int_equal(join_within(t, 3), 0);
+	double got_at = late_take(&l, late_start(&l));
 	assert_true(got_at - l.wrote_at < 1.0);	/* not at the ring_end, 2 s on */
-	assert_null(ring_rspan(l.r, &n));
-	ring_free(l.r);
+	late_done(&l);
 }
 
 /* far less than a batch, written while no one waits, then flushed: a
@@ -516,24 +537,15 @@ static void test_visible_to_waiter(void **state)
 static void test_flush(void **state)
 {
 	struct late l = { .r = ring_new(1 << 20, NULL), .delay_ms = 0, .hold_ms = 2000, .flush = 1 };
-	unsigned char buf[100];
-	pthread_t t;
-	size_t n;
 
 	(void)state;
-	assert_int_equal(pthread_create(&t, NULL, late_put, &l), 0);
+	pthread_t t = late_start(&l);
 	sleep_ms(200);		/* the producer wrote meanwhile */
 	double asked_at = now();
-	int rc = ring_get(l.r, buf, 100);
-	double got_at = now();
-	atomic_store(&l.got, 1);
-	assert_int_equal(rc, 0);
-	check(buf, 0, 100);
-	assert_int_equal(join_within(t, 3), 0);
+	double got_at = late_take(&l, t);
 	assert_true(l.wrote_at < asked_at);
 	assert_true(got_at - asked_at < 1.0);
-	assert_null(ring_rspan(l.r, &n));
-	ring_free(l.r);
+	late_done(&l);
 }
 
 /* ---- wake-ups ---------------------------------------------------------- */
@@ -546,25 +558,15 @@ static void test_prompt(void **state)
 	(void)state;
 	for (int round = 0; round < 3; round++) {
 		struct late l = { .r = ring_new(1 << 20, NULL), .delay_ms = 30, .hold_ms = 2000, .flush = 1 };
-		unsigned char buf[100];
-		pthread_t t;
-		size_t n;
 
 		assert_int_equal(ring_ready(l.r), 0);
 		ring_prompt(l.r, 1);
-		assert_int_equal(pthread_create(&t, NULL, late_put, &l), 0);
-		int rc = ring_get(l.r, buf, 100);
-		double got_at = now();
-		atomic_store(&l.got, 1);
-		assert_int_equal(rc, 0);
-		check(buf, 0, 100);
-		assert_int_equal(join_within(t, 3), 0);
+		double got_at = late_take(&l, late_start(&l));
 		print_message("# round %d: the bytes came %.1f ms after the flush\n", round,
 			      (got_at - l.wrote_at) * 1e3);
 		assert_true(got_at - l.wrote_at < 0.035);
 		assert_int_equal(ring_ready(l.r), 0);
-		assert_null(ring_rspan(l.r, &n));
-		ring_free(l.r);
+		late_done(&l);
 	}
 }
 
