@@ -528,9 +528,9 @@ static void put_zeros(struct backup *b, uint64_t len, XXH3_state_t *xs)
  * waits for it and takes the next PF_GAP entries.  Both walks number their
  * entries alike; each file is claimed first (claimed: the highest number
  * either thread took), and the reader leaves out what the main thread
- * claimed.  The numbers only share out the
- * work: a tree that changes between the walks costs a read twice at most,
- * since the paths decide what is used.
+ * claimed.  The numbers only share out the work: a tree that changes
+ * between the walks costs a read twice at most, since the paths decide
+ * what is used.
  */
 #define PF_RING (4u << 20)
 #define PF_GAP 32	/* entries main takes when it caught up with the reader */
