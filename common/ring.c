@@ -10,8 +10,9 @@
 #include "util.h"
 
 #define BATCH (64u << 10)
-/* a side that sleeps is woken for this much, not for each batch: a thread
- * wake-up costs more than the copy of a small file (futex, IPI) */
+/* a producer asleep on a full ring is woken for this much room (or a
+ * quarter of a smaller ring), not for each read: a thread wake-up costs
+ * more than the copy of a small record (futex, IPI) */
 #define WAKE (256u << 10)
 
 struct ring {
@@ -22,7 +23,6 @@ struct ring {
 	uint64_t w, w_pub, tail_seen;
 	/* the consumer's own */
 	uint64_t r, head_seen;
-	int prompt;		/* ring_prompt(): wake at any byte */
 	/* shared, through atomics; the lock only to sleep and wake */
 	uint64_t head, tail;
 	int pwait, cwait, end, stopped;
@@ -69,17 +69,14 @@ static void wake(struct ring *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* makes the written bytes visible; wakes a waiting consumer when force,
- * or when they come to WAKE bytes (less of them it takes at its next look,
- * within 0.1 s) */
-static void publish(struct ring *r, int force)
+/* makes the written bytes visible, and wakes a waiting consumer */
+static void publish(struct ring *r)
 {
 	if (r->w != r->w_pub) {
 		STORE(r->head, r->w);
 		r->w_pub = r->w;
 	}
-	int cw = LOAD(r->cwait);
-	if (cw && (force || cw == 2 || r->w - LOAD(r->tail) >= wake_at(r)))
+	if (LOAD(r->cwait))
 		wake(r);
 }
 
@@ -90,7 +87,7 @@ void *ring_wspan(struct ring *r, size_t *n)
 	if (r->w - r->tail_seen == r->cap) {
 		r->tail_seen = LOAD(r->tail);
 		if (r->w - r->tail_seen == r->cap) {
-			publish(r, 1);	/* the consumer may be waiting for it */
+			publish(r);	/* the consumer may be waiting for it */
 			pthread_mutex_lock(&r->mu);
 			STORE(r->pwait, 1);
 			while (r->w - LOAD(r->tail) == r->cap && !LOAD(r->stopped))
@@ -112,7 +109,7 @@ void ring_wrote(struct ring *r, size_t n)
 {
 	r->w += n;
 	if (r->w - r->w_pub >= BATCH || LOAD(r->cwait))
-		publish(r, 0);
+		publish(r);
 }
 
 int ring_put(struct ring *r, const void *p, size_t n)
@@ -134,11 +131,11 @@ int ring_put(struct ring *r, const void *p, size_t n)
 	return 0;
 }
 
-void ring_flush(struct ring *r) { publish(r, 0); }
+void ring_flush(struct ring *r) { publish(r); }
 
 void ring_end(struct ring *r)
 {
-	publish(r, 0);
+	publish(r);
 	STORE(r->end, 1);
 	wake(r);
 }
@@ -149,7 +146,7 @@ const void *ring_rspan(struct ring *r, size_t *n)
 		r->head_seen = LOAD(r->head);
 		if (r->head_seen == r->r) {
 			pthread_mutex_lock(&r->mu);
-			STORE(r->cwait, r->prompt ? 2 : 1);
+			STORE(r->cwait, 1);
 			while (LOAD(r->head) == r->r && !LOAD(r->end)) {
 				struct timespec ts;
 				deadline_ms(&ts, CLOCK_REALTIME, 100);
@@ -178,8 +175,6 @@ size_t ring_ready(struct ring *r)
 	r->head_seen = LOAD(r->head);
 	return (size_t)(r->head_seen - r->r);
 }
-
-void ring_prompt(struct ring *r, int on) { r->prompt = on; }
 
 void ring_read(struct ring *r, size_t n)
 {

@@ -18,19 +18,16 @@
  *     ring_get(r, buf, len);   the same as a copy; -1 if the stream ends first
  *     ring_stop(r);            the consumer wants no more
  *     ring_ready(r);           bytes it can read now, without waiting
- *     ring_prompt(r, 1);       until ring_prompt(r, 0): a wait ends at the
- *                              first byte published, not at 256 KiB
  *
  * Bytes become visible to the consumer in batches (64 KiB), at the next
  * write once it is waiting, at ring_flush() and at ring_end(): a producer
- * that may stop for a while (a slow system call) flushes first.  A consumer asleep on an empty ring is
- * woken once 256 KiB (a quarter of a smaller ring) wait for it, at
- * ring_end(), or when the producer must wait for room; fewer bytes it finds
- * on its own within 0.1 s.  A producer asleep on a full ring is woken once
- * a quarter of it is free.  So a stream of small records costs a thread
- * wake-up per 256 KiB, not one per record.  Neither side takes the lock
- * unless the other may be asleep.  idle (may be NULL) is called every 0.1 s
- * that the consumer waits: the main thread handles signals there.
+ * that may stop for a while (a slow system call) flushes first.  A
+ * consumer asleep on an empty ring is woken by the first bytes made
+ * visible (it waits only for what the producer has in hand).  A producer
+ * asleep on a full ring is woken once 256 KiB (a quarter of a smaller
+ * ring) are free, not for each read.  Neither side takes the lock unless
+ * the other may be asleep.  idle (may be NULL) is called every 0.1 s that
+ * the consumer waits: the main thread handles signals there.
  */
 #ifndef ZDT_RING_H
 #define ZDT_RING_H
@@ -53,6 +50,5 @@ void ring_read(struct ring *r, size_t n);
 int ring_get(struct ring *r, void *p, size_t n);
 void ring_stop(struct ring *r);
 size_t ring_ready(struct ring *r);
-void ring_prompt(struct ring *r, int on);
 
 #endif

@@ -691,9 +691,6 @@ static void pf_start(struct backup *b)
 		return;		/* the main thread reads everything */
 	}
 	p->ring = ring_new(PF_RING, pf_idle);
-	/* the main thread waits only for a record the reader has in hand
-	 * (or the rest of one): woken at its first byte */
-	ring_prompt(p->ring, 1);
 	if (thread_start(&p->t, pf_thread, p)) {
 		ring_free(p->ring);
 		close(p->rootfd);

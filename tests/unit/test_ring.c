@@ -550,17 +550,16 @@ static void test_flush(void **state)
 
 /* ---- wake-ups ---------------------------------------------------------- */
 
-/* ring_ready() says what can be read without waiting; a consumer in
- * ring_prompt() mode is woken by a flush of 100 bytes at once, not at its
+/* ring_ready() says what can be read without waiting; a consumer asleep
+ * on an empty ring is woken by a flush of 100 bytes at once, not at its
  * next look 0.1 s after it began to wait (the bytes come 30 ms into it) */
-static void test_prompt(void **state)
+static void test_waiter_woken_at_once(void **state)
 {
 	(void)state;
 	for (int round = 0; round < 3; round++) {
 		struct late l = { .r = ring_new(1 << 20, NULL), .delay_ms = 30, .hold_ms = 2000, .flush = 1 };
 
 		assert_int_equal(ring_ready(l.r), 0);
-		ring_prompt(l.r, 1);
 		double got_at = late_take(&l, late_start(&l));
 		print_message("# round %d: the bytes came %.1f ms after the flush\n", round,
 			      (got_at - l.wrote_at) * 1e3);
@@ -568,56 +567,6 @@ static void test_prompt(void **state)
 		assert_int_equal(ring_ready(l.r), 0);
 		late_done(&l);
 	}
-}
-
-struct trickle {
-	struct ring *r;
-	int records;
-};
-
-/* records of 100 bytes, each flushed, 0.2 ms apart: a reader thread's
- * small files */
-static void *trickle_put(void *arg)
-{
-	struct trickle *t = arg;
-	struct timespec ts = { 0, 200000 };
-
-	for (int i = 0; i < t->records; i++) {
-		if (ring_put(t->r, at((uint64_t)i * 100), 100) < 0)
-			break;
-		ring_flush(t->r);
-		nanosleep(&ts, NULL);
-	}
-	ring_end(t->r);
-	return NULL;
-}
-
-/* a consumer that waits on a stream of small flushed records is woken for
- * a heap of them (or finds them at its next look), not once per record:
- * 1000 records in 0.2 s come in far fewer spans (one each when every
- * flush woke it) */
-static void test_waiter_woken_for_many(void **state)
-{
-	struct trickle t = { ring_new(1 << 20, NULL), 1000 };
-	pthread_t th;
-	uint64_t pos = 0;
-	unsigned long spans = 0;
-	const void *p;
-	size_t n;
-
-	(void)state;
-	assert_int_equal(pthread_create(&th, NULL, trickle_put, &t), 0);
-	while ((p = ring_rspan(t.r, &n))) {
-		check(p, pos, n);
-		ring_read(t.r, n);
-		pos += n;
-		spans++;
-	}
-	assert_int_equal(join_within(th, 10), 0);
-	assert_int_equal(pos, 100000);
-	print_message("# 1000 flushed records of 100 bytes came in %lu spans\n", spans);
-	assert_true(spans <= 200);
-	ring_free(t.r);
 }
 
 /* a producer asleep on a full ring is woken once a quarter of it is free,
@@ -690,8 +639,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_null, arm, disarm),
 		cmocka_unit_test_setup_teardown(test_visible_to_waiter, arm, disarm),
 		cmocka_unit_test_setup_teardown(test_flush, arm, disarm),
-		cmocka_unit_test_setup_teardown(test_prompt, arm, disarm),
-		cmocka_unit_test_setup_teardown(test_waiter_woken_for_many, arm, disarm),
+		cmocka_unit_test_setup_teardown(test_waiter_woken_at_once, arm, disarm),
 		cmocka_unit_test_setup_teardown(test_producer_woken_for_a_quarter, arm, disarm),
 	};
 
