@@ -520,7 +520,8 @@ static void test_idle_null(void **state)
 }
 
 /* far less than a batch, and no ring_end for 2 s: a consumer already
- * waiting still gets the bytes soon (within 0.1 s, ring.h) */
+ * waiting still gets the bytes, woken by them (ring.h; how soon:
+ * test_waiter_woken_at_once) */
 static void test_visible_to_waiter(void **state)
 {
 	struct late l = { .r = ring_new(1 << 20, NULL), .delay_ms = 100, .hold_ms = 2000 };
