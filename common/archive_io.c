@@ -13,6 +13,7 @@
 
 #define CHUNK (1u << 20)
 #define SYNC_STEP (32u << 20)
+#define FLUSH_STEP (64u << 20)
 
 enum { SLOT_FREE, SLOT_QUEUED, SLOT_WORKING, SLOT_DONE };
 
@@ -25,6 +26,15 @@ struct gz_slot {
 	size_t outcap, outlen;
 	int zerr;
 };
+
+/* asks the flush thread to make the file durable as far as it is written */
+static void ask_flush(struct asink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->flush_to = s->out;
+	pthread_cond_signal(&s->fcv);
+	pthread_mutex_unlock(&s->mu);
+}
 
 /* writes n bytes to the archive file and its hash; 0, or the errno of the
  * failure with *what saying which call failed */
@@ -51,6 +61,10 @@ static int out_write(struct asink *s, const void *p, size_t n, const char **what
 		/* start write-back early; the final fsync makes it durable */
 		sync_file_range(s->fd, (off_t)s->synced, (off_t)(s->out - s->synced), SYNC_FILE_RANGE_WRITE);
 		s->synced = s->out;
+		if (s->out - s->flushed >= FLUSH_STEP) {
+			s->flushed = s->out;
+			ask_flush(s);
+		}
 	}
 	return 0;
 }
@@ -65,6 +79,48 @@ static void set_err(struct asink *s, int e, const char *what)
 }
 
 static int sink_err(struct asink *s) { return __atomic_load_n(&s->err, __ATOMIC_ACQUIRE); }
+
+/*
+ * The flush thread: fdatasync as asked, while the writing goes on.  A disk
+ * that caches writes (a virtual machine's host does) then empties its cache
+ * bit by bit beside the backup instead of all at once in the final fsync,
+ * which on the host measured here took about 0.6 s per GB written.  Its
+ * failure fails the backup: an error fdatasync reported here would not be
+ * reported again to the final fsync, which waits for this thread first.
+ */
+static void *flush_worker(void *arg)
+{
+	struct asink *s = arg;
+	uint64_t done = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->fstop && s->flush_to == done)
+			pthread_cond_wait(&s->fcv, &s->mu);
+		if (s->fstop)
+			break;
+		done = s->flush_to;
+		pthread_mutex_unlock(&s->mu);
+		if (!sink_err(s) && fdatasync(s->fd) < 0)
+			set_err(s, errno, "fdatasync");
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* stops the flush thread after the flush it is doing, if any */
+static void stop_flush(struct asink *s)
+{
+	if (!s->fstarted)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->fstop = 1;
+	pthread_cond_signal(&s->fcv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->fthread, NULL);
+	s->fstarted = 0;
+}
 
 /* ---- uncompressed: the output thread ----------------------------------- */
 
@@ -291,6 +347,10 @@ int asink_open(struct asink *s, int fd, int level, int threads)
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->fcv, NULL);
+	if (thread_start(&s->fthread, flush_worker, s))
+		die(ZDT_EFAIL, "cannot start a flush thread");
+	s->fstarted = 1;
 	s->threads = xcalloc((size_t)s->nthreads, sizeof(*s->threads));
 	for (int i = 0; i < s->nthreads; i++)
 		if (thread_start(&s->threads[i], level ? gz_worker : out_worker, s))
@@ -309,6 +369,7 @@ struct archive *asink_archive(struct asink *s) { return s->a; }
 
 static void stop_threads(struct asink *s)
 {
+	stop_flush(s);
 	if (!s->threads)
 		return;
 	pthread_mutex_lock(&s->mu);
@@ -336,6 +397,9 @@ int asink_close(struct asink *s)
 	} else if (out_submit(s, 1) < 0) {
 		return -1;
 	}
+	stop_flush(s);
+	if (sink_err(s))
+		return -1;
 	if (fsync(s->fd) < 0) {
 		set_err(s, errno, "fsync");
 		return -1;
@@ -358,6 +422,7 @@ void asink_release(struct asink *s)
 		free(s->slots);
 		pthread_mutex_destroy(&s->mu);
 		pthread_cond_destroy(&s->cv);
+		pthread_cond_destroy(&s->fcv);
 		s->slots = NULL;
 	}
 	if (s->xs)

@@ -16,8 +16,9 @@
  * is a complete gzip member, written in order, so the file is one valid
  * multi-member gzip stream that gzip, GNU tar and libarchive read as one.
  * Without compression one thread writes the stream out beside the caller.
- * Write-back of the output is started every 32 MiB (sync_file_range) so
- * that the final fsync has little left to do.
+ * Write-back of the output is started every 32 MiB (sync_file_range), and
+ * every 64 MiB a thread of its own makes it durable (fdatasync) while the
+ * writing goes on, so that the final fsync has little left to do.
  */
 #ifndef ZDT_ARCHIVE_IO_H
 #define ZDT_ARCHIVE_IO_H
@@ -36,10 +37,11 @@ struct asink {
 	uint64_t raw;		/* bytes of the uncompressed tar stream */
 	uint64_t out;		/* bytes written to fd */
 	uint64_t synced;	/* write-back started up to here */
+	uint64_t flushed;	/* a flush asked for up to here */
 	XXH3_state_t *xs;	/* of every byte written to fd */
 	XXH128_hash_t digest;	/* after asink_close() */
 	int err;		/* errno of the first failure, 0 if none */
-	const char *err_what;	/* "write", "fsync", "compress" */
+	const char *err_what;	/* "write", "fsync", "fdatasync", "compress" */
 	/* a ring of 1 MiB slots: gzip's threads deflate them, or without
 	 * compression one thread writes them out */
 	int nthreads;
@@ -50,6 +52,11 @@ struct asink {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop;
+	/* the flush thread, asked under mu */
+	pthread_t fthread;
+	pthread_cond_t fcv;
+	uint64_t flush_to;	/* flush once this differs from the last */
+	int fstarted, fstop;
 };
 
 int asink_open(struct asink *s, int fd, int level, int threads);

@@ -92,7 +92,7 @@ trial_trace() {
 	# same calls as the runs under test (no folder of its own to create)
 	rm -rf "$(dirname "$BK")/trial"
 	cp -a "$BK" "$(dirname "$BK")/trial"
-	strace -f -y -o trace.all -e trace=write,pwrite64,fsync,rename,renameat,renameat2 \
+	strace -f -y -o trace.all -e trace=write,pwrite64,fsync,fdatasync,rename,renameat,renameat2 \
 		"$ZDT" -b "$(dirname "$BK")/trial" backup -c AR "$SRC" >/dev/null 2>&1
 	rm -rf "$(dirname "$BK")/trial"
 }
@@ -240,6 +240,27 @@ expect_success 'EIO on each fsync: exit 1, one message, nothing left behind' '
 			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
 		check_one_error err
 		check_grep "^zdt: backup: .*Input/output error" err
+		check_after_fault ids.before
+		check_no_leftovers
+	done
+	check_first_verifies
+'
+
+# the flush thread makes the archive durable every 64 MiB while it is
+# written; an error it meets fails the backup (the final fsync would not
+# hear of it again)
+expect_success 'EIO on a flush of the archive (fdatasync): exit 1, one message, nothing left behind' '
+	fault_setup
+	trial_trace
+	# the small tree makes at least one flush (when= counts per thread: the
+	# flush thread'"'"'s first, or all of its; the main thread'"'"'s fdatasync of
+	# the audit log fails too, which is a warning)
+	test "$(grep -c "fdatasync(.*\.partial/archive\.tar>" trace.all)" -ge 1
+	for k in 1 1+; do
+		must_fail 1 strace -f -o /dev/null -e trace=fdatasync -e inject=fdatasync:error=EIO:when=$k \
+			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
+		check_one_error err
+		check_grep "^zdt: backup: cannot write the archive: .*Input/output error" err
 		check_after_fault ids.before
 		check_no_leftovers
 	done
