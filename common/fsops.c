@@ -156,46 +156,43 @@ void dirlist_release(struct dirlist *lv)
 	memset(lv, 0, sizeof(*lv));
 }
 
-int dirlist_read(int fd, struct dirlist *lv)
+/* rewind: fd may have been read before (a folder opened just now has not) */
+static int dirlist_fill(int fd, struct dirlist *lv, int rewind)
 {
-	int dfd = dup(fd);
-	DIR *d;
-	struct dirent *de;
+	/* getdents64() on fd itself: readdir() would need a DIR of its own,
+	 * which costs a dup(), two fcntl() and a close() per folder */
+	char buf[32768] __attribute__((aligned(8)));
+	ssize_t got;
 
 	lv->n = 0;
 	sbuf_reset(&lv->names);
-	if (dfd < 0)
+	if (rewind && lseek(fd, 0, SEEK_SET) < 0)
 		return -1;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -1;
-	}
-	rewinddir(d);
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-			continue;
-		if (lv->n == lv->cap) {
-			lv->cap = lv->cap ? lv->cap * 2 : 64;
-			lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
+	while ((got = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t at = 0; at < got;) {
+			const struct dirent64 *de = (const struct dirent64 *)(buf + at);
+			at += de->d_reclen;
+			if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+				continue;
+			if (lv->n == lv->cap) {
+				lv->cap = lv->cap ? lv->cap * 2 : 64;
+				lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
+			}
+			lv->v[lv->n].off = lv->names.len;
+			lv->v[lv->n].dtype = de->d_type;
+			lv->n++;
+			sbuf_add(&lv->names, de->d_name, strlen(de->d_name) + 1);
 		}
-		lv->v[lv->n].off = lv->names.len;
-		lv->v[lv->n].dtype = de->d_type;
-		lv->n++;
-		sbuf_add(&lv->names, de->d_name, strlen(de->d_name) + 1);
 	}
-	int e = errno;
-	closedir(d);
-	if (e) {
-		errno = e;
+	if (got < 0)
 		return -1;
-	}
 	sort_base = lv->names.buf;
 	if (lv->n > 1)
 		qsort(lv->v, lv->n, sizeof(*lv->v), name_cmp);
 	return 0;
 }
+
+int dirlist_read(int fd, struct dirlist *lv) { return dirlist_fill(fd, lv, 1); }
 
 struct walker {
 	unsigned flags;
@@ -217,7 +214,7 @@ static int walk_dir(struct walker *w, int fd, int depth)
 		w->nlv = depth + 1;
 	}
 	lv = &w->lv[depth];
-	if (dirlist_read(fd, lv) < 0)
+	if (dirlist_fill(fd, lv, depth == 0) < 0)	/* below the root: opened here */
 		return (w->flags & WALK_QUIET) ? -1 : error_errno("cannot read folder: '%s'", escp(w->rel.len ? w->rel.buf : "."));
 	size_t base = w->rel.len;
 	for (size_t i = 0; i < lv->n && rc >= 0; i++) {
@@ -236,6 +233,14 @@ static int walk_dir(struct walker *w, int fd, int depth)
 		e.depth = depth + 1;
 		if ((w->flags & WALK_LAZY_REG) && lv->v[i].dtype == DT_REG) {
 			e.st.st_mode = S_IFREG;
+		} else if (lv->v[i].dtype == DT_DIR &&
+			   (e.fd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			/* a folder by d_type: the status of the folder opened */
+			if (fstat(e.fd, &e.st) < 0) {
+				close(e.fd);
+				rc = (w->flags & WALK_QUIET) ? -1 : error_errno("cannot stat: '%s'", escp(e.rel));
+				break;
+			}
 		} else if (fstatat(fd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT) {
 				if (!(w->flags & WALK_QUIET))
@@ -245,7 +250,8 @@ static int walk_dir(struct walker *w, int fd, int depth)
 			rc = (w->flags & WALK_QUIET) ? -1 : error_errno("cannot stat: '%s'", escp(e.rel));
 			break;
 		}
-		if (S_ISDIR(e.st.st_mode)) {
+		if (S_ISDIR(e.st.st_mode) && e.fd < 0) {
+			/* opened as the folder that was stat'ed, or not at all */
 			struct stat st2;
 			e.fd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (e.fd < 0 || fstat(e.fd, &st2) < 0 ||

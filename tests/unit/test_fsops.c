@@ -458,6 +458,54 @@ static void test_walk_root_skip(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* changes the tree under the walk: after its folder listing was read, the
+ * folder "a.b" becomes a symlink to "a" and the folder "empty" a file */
+struct swap {
+	int rootfd, n;
+	struct stat ab, empty;
+	int ab_fd, saw_ab_child;
+};
+
+static int swap_cb(void *arg, struct walk_ent *e)
+{
+	struct swap *w = arg;
+
+	w->n++;
+	if (!strcmp(e->rel, "a-b")) {	/* visited after "a", before "a.b" */
+		assert_int_equal(renameat(w->rootfd, "a.b", w->rootfd, "moved"), 0);
+		assert_int_equal(symlinkat("a", w->rootfd, "a.b"), 0);
+		assert_int_equal(unlinkat(w->rootfd, "empty", AT_REMOVEDIR), 0);
+		write_at(w->rootfd, "empty", "now a file");
+	} else if (!strcmp(e->rel, "a.b")) {
+		w->ab = e->st;
+		w->ab_fd = e->fd;
+	} else if (!strcmp(e->rel, "empty")) {
+		w->empty = e->st;
+		assert_int_equal(e->fd, -1);
+	} else if (!strncmp(e->rel, "a.b/", 4)) {
+		w->saw_ab_child = 1;
+	}
+	return 0;
+}
+
+/* a folder (by the listing's d_type) that is something else when the walk
+ * gets to it is reported as what it is now, and a symlink is not followed */
+static void test_walk_folder_replaced_meanwhile(void **state)
+{
+	struct tmp *t = *state;
+	struct swap w;
+
+	make_tree(t->fd);
+	memset(&w, 0, sizeof(w));
+	w.rootfd = t->fd;
+	assert_int_equal(walk_tree(t->fd, 0, swap_cb, &w), 0);
+	assert_true(S_ISLNK(w.ab.st_mode));
+	assert_int_equal(w.ab_fd, -1);
+	assert_false(w.saw_ab_child);
+	assert_true(S_ISREG(w.empty.st_mode));
+	assert_int_equal(w.empty.st_size, 10);
+}
+
 /*
  * The walk's order must be the manifest's canonical order (path_cmp), strictly
  * increasing, since the backup writes the walk straight into the manifest
@@ -637,6 +685,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_walk_symlink_is_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_stop_and_root_skip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_root_skip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_folder_replaced_meanwhile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_order_is_path_cmp_order_byte_01, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rm_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abs_path, setup, teardown),
