@@ -11,8 +11,10 @@
  * name order: the canonical order of manifest.h, so that a walk and a
  * manifest can be merged as two sorted streams.  It holds the names of one
  * folder per level, never the whole tree.  Folders are opened with
- * O_NOFOLLOW|O_DIRECTORY relative to their parent and checked to be the
- * folder that was stat'ed; symbolic links are never followed.
+ * O_NOFOLLOW|O_DIRECTORY relative to their parent: one the listing names as
+ * a folder is opened first and its status taken from the descriptor, any
+ * other is checked to be the folder that was stat'ed; symbolic links are
+ * never followed.
  *
  * rm_tree_at() removes a file or a whole tree below dirfd without following
  * symbolic links (a link is removed as a link).
