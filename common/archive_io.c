@@ -58,7 +58,8 @@ static int out_write(struct asink *s, const void *p, size_t n, const char **what
 		s->out += (uint64_t)w;
 	}
 	if (s->out - s->synced >= SYNC_STEP) {
-		/* start write-back early; the final fsync makes it durable */
+		/* start write-back early; the flush thread and the final
+		 * fsync make it durable */
 		sync_file_range(s->fd, (off_t)s->synced, (off_t)(s->out - s->synced), SYNC_FILE_RANGE_WRITE);
 		s->synced = s->out;
 		if (s->out - s->flushed >= FLUSH_STEP) {

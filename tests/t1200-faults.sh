@@ -64,6 +64,18 @@ check_one_error() {
 	}
 }
 
+# fails_injected SYSCALL ERROR WHEN PATTERN: a backup with ERROR injected at
+# the WHEN-th SYSCALL exits 1 with one error line matching PATTERN, leaves no
+# new snapshot, nothing behind, and the install tree untouched
+fails_injected() {
+	must_fail 1 strace -f -o /dev/null -e trace=$1 -e inject=$1:error=$2:when=$3 \
+		"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
+	check_one_error err
+	check_grep "$4" err
+	check_after_fault ids.before
+	check_no_leftovers
+}
+
 # fault_setup [SCALE]: $SRC (default: the small tree), one complete
 # snapshot, the stamps of $SRC.  As root the backup folder is on a tmpfs: the faults
 # are injected at the system calls, and a disk would only add minutes of
@@ -213,12 +225,7 @@ expect_success 'ENOSPC on a write (manifest) or pwrite (archive): exit 1, one me
 		writes_into_snapshot $sc >w
 		test -s w
 		for n in $(spread <w); do
-			must_fail 1 strace -f -o /dev/null -e trace=$sc -e inject=$sc:error=ENOSPC:when=$n \
-				"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
-			check_one_error err
-			check_grep "^zdt: backup: .*No space left on device" err
-			check_after_fault ids.before
-			check_no_leftovers
+			fails_injected $sc ENOSPC $n "^zdt: backup: .*No space left on device"
 		done
 		# every call failing from the first into the snapshot on (with
 		# write, the messages cannot be written either)
@@ -236,12 +243,7 @@ expect_success 'EIO on each fsync: exit 1, one message, nothing left behind' '
 	nf=$(calls fsync)
 	test "$nf" -ge 3
 	for k in $(seq "$nf"); do
-		must_fail 1 strace -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO:when=$k \
-			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
-		check_one_error err
-		check_grep "^zdt: backup: .*Input/output error" err
-		check_after_fault ids.before
-		check_no_leftovers
+		fails_injected fsync EIO $k "^zdt: backup: .*Input/output error"
 	done
 	check_first_verifies
 '
@@ -257,12 +259,7 @@ expect_success 'EIO on a flush of the archive (fdatasync): exit 1, one message, 
 	# the audit log fails too, which is a warning)
 	test "$(grep -c "fdatasync(.*\.partial/archive\.tar>" trace.all)" -ge 1
 	for k in 1 1+; do
-		must_fail 1 strace -f -o /dev/null -e trace=fdatasync -e inject=fdatasync:error=EIO:when=$k \
-			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
-		check_one_error err
-		check_grep "^zdt: backup: cannot write the archive: .*Input/output error" err
-		check_after_fault ids.before
-		check_no_leftovers
+		fails_injected fdatasync EIO $k "^zdt: backup: cannot write the archive: .*Input/output error"
 	done
 	check_first_verifies
 '
@@ -272,12 +269,7 @@ expect_success 'EIO on each rename: exit 1, one message, nothing left behind' '
 	trial_trace
 	sc=$(rename_call)
 	for k in $(seq "$(calls $sc)"); do
-		must_fail 1 strace -f -o /dev/null -e trace=$sc -e inject=$sc:error=EIO:when=$k \
-			"$ZDT" -b "$BK" backup -c AR "$SRC" >out 2>err
-		check_one_error err
-		check_grep "^zdt: backup: .*Input/output error" err
-		check_after_fault ids.before
-		check_no_leftovers
+		fails_injected $sc EIO $k "^zdt: backup: .*Input/output error"
 	done
 	check_first_verifies
 '
