@@ -47,7 +47,7 @@ scripts/%: scripts/%.c
 
 UNIT    := $(patsubst tests/unit/%.c,tests/unit/%,$(wildcard tests/unit/test_*.c))
 tests/unit/test_%: tests/unit/test_%.c $(COMMON) $(HDR)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(COMMON) $(DYN_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -DZDT_TESTING -o $@ $< $(COMMON) $(DYN_LIBS) -lcmocka
 
 deps:
 	scripts/install-deps.sh

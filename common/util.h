@@ -33,6 +33,10 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* n bytes for O_DIRECT writes (free() them): aligned to 2 MiB and backed
+ * by transparent huge pages where the kernel gives them on request, so a
+ * direct write of up to 2 MiB is one segment of one request to the disk */
+void *xalloc_dio(size_t n);
 char *xasprintf(const char *fmt, ...) ZDT_PRINTF(1, 2);
 
 struct sbuf {

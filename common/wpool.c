@@ -45,6 +45,7 @@ struct wq {
 	char *arena;
 	size_t ahead, aused;
 	int stop, reserved;
+	int waiting;		/* the caller waits for room (read unlocked by the worker: a hint) */
 	int failed, err;
 	const char *what;
 	char *rel;
@@ -203,6 +204,31 @@ static void fail(struct wq *q, struct wjob *j, int e, const char *what)
 	atomic_store(&q->p->failed, 1);
 }
 
+/*
+ * The worker hands back the slots and arena bytes of the jobs it has done
+ * while it works through a batch: every RELEASE_STEP bytes, and at once
+ * when the caller waits for room.  Handed back only at the end of a batch,
+ * the caller refilled the arena while the worker sat idle, and the worker
+ * wrote while the caller waited: one of them stood still all the time.
+ */
+#define RELEASE_STEP (256u << 10)
+
+/* the done jobs from slot first are finished: their slots and arena
+ * bytes are free again; q->mu held */
+static void release(struct wq *q, unsigned first, unsigned done, size_t charge, unsigned dirs)
+{
+	q->tail = (first + done) % QJOBS;
+	q->inflight -= done;
+	q->aused -= charge;
+	q->ndirs -= dirs;
+	__atomic_store_n(&q->waiting, 0, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&q->room);
+}
+
+#ifdef ZDT_TESTING
+void (*wpool_test_before_job)(int q);
+#endif
+
 static void *worker(void *arg)
 {
 	struct wq *q = arg;
@@ -219,9 +245,22 @@ static void *worker(void *arg)
 		q->inflight = n;
 		pthread_mutex_unlock(&q->mu);
 		size_t charge = 0;
-		unsigned dirs = 0;
+		unsigned dirs = 0, done = 0, from = first;
 		for (unsigned k = 0; k < n; k++) {
 			struct wjob *j = &q->jobs[(first + k) % QJOBS];
+			if (done && (charge >= RELEASE_STEP || __atomic_load_n(&q->waiting, __ATOMIC_RELAXED))) {
+				pthread_mutex_lock(&q->mu);
+				release(q, from, done, charge, dirs);
+				pthread_mutex_unlock(&q->mu);
+				from = (from + done) % QJOBS;
+				charge = 0;
+				dirs = done = 0;
+			}
+			done++;
+#ifdef ZDT_TESTING
+			if (wpool_test_before_job)
+				wpool_test_before_job((int)(q - q->p->q));
+#endif
 			const char *what = NULL;
 			int rc = 0;
 			charge += j->charge;
@@ -251,11 +290,7 @@ static void *worker(void *arg)
 			}
 		}
 		pthread_mutex_lock(&q->mu);
-		q->tail = (first + n) % QJOBS;
-		q->inflight = 0;
-		q->aused -= charge;
-		q->ndirs -= dirs;
-		pthread_cond_broadcast(&q->room);
+		release(q, from, done, charge, dirs);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -286,8 +321,7 @@ struct wpool *wpool_start(int nq)
 		pthread_cond_init(&q->work, NULL);
 		pthread_cond_init(&q->room, NULL);
 		q->jobs = xcalloc(QJOBS, sizeof(*q->jobs));
-		if (posix_memalign((void **)&q->arena, ALIGN, WPOOL_ARENA))
-			die(ZDT_EFAIL, "out of memory");
+		q->arena = xalloc_dio(WPOOL_ARENA);
 		q->bfd = -1;
 		q->p = p;
 		p->nq = i + 1;
@@ -339,6 +373,7 @@ static struct wjob *reserve(struct wq *q, size_t need, int dir, int align)
 			q->aused += j->charge;
 			return j;
 		}
+		__atomic_store_n(&q->waiting, 1, __ATOMIC_RELAXED);
 		pthread_cond_wait(&q->room, &q->mu);
 	}
 }

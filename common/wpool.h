@@ -91,4 +91,9 @@ int wpool_drain(struct wpool *p);
 int wpool_failed(struct wpool *p, int *err, const char **what, const char **rel);
 void wpool_stop(struct wpool *p);
 
+#ifdef ZDT_TESTING
+/* tests: a worker calls this before each job it runs (its queue's index) */
+extern void (*wpool_test_before_job)(int q);
+#endif
+
 #endif

@@ -275,8 +275,7 @@ void rb_open(struct rbctx *r, int bkfd)
 	r->sparse = xcalloc((size_t)(r->entries / 8 + 1), 1);
 	r->buf = xmalloc(RB_BUF);
 	r->zeros = xcalloc(1, MEMBER_ZBUF);
-	if (posix_memalign((void **)&r->dbuf, DIO_ALIGN, DIO_BUF))
-		die(ZDT_EFAIL, "out of memory");
+	r->dbuf = xalloc_dio(DIO_BUF);
 	r->dio_ok = 1;
 	r->scratch = archive_entry_new();
 	r->is_root = geteuid() == 0;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -394,6 +395,77 @@ static void test_parts_unfinished(void **state)
 	wpool_stop(p);
 }
 
+/* test_room_mid_batch: the worker is held before its first job until the
+ * caller has queued more, so that it takes them as one batch; before the
+ * third job it waits (2 s at most) for the caller to have found room for
+ * a file that fits only once the second job's bytes are handed back */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int jobs, filled, room, late;
+} mid = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+
+static int mid_wait(int *flag, int seconds)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += seconds;
+	while (!*flag && rc == 0)
+		rc = pthread_cond_timedwait(&mid.cv, &mid.mu, &ts);
+	return *flag;
+}
+
+static void mid_hook(int q)
+{
+	(void)q;
+	pthread_mutex_lock(&mid.mu);
+	int n = mid.jobs++;
+	if (n == 0)
+		mid_wait(&mid.filled, 30);
+	else if (n == 2 && !mid_wait(&mid.room, 2))
+		mid.late = 1;
+	pthread_mutex_unlock(&mid.mu);
+}
+
+static void mid_set(int *flag)
+{
+	pthread_mutex_lock(&mid.mu);
+	*flag = 1;
+	pthread_cond_broadcast(&mid.cv);
+	pthread_mutex_unlock(&mid.mu);
+}
+
+static void test_room_mid_batch(void **state)
+{
+	struct tmp *t = *state;
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	char name[8];
+
+	wpool_test_before_job = mid_hook;
+	struct wpool *p = wpool_start(1);
+	assert_non_null(p);
+	put(p, 0, t->fd, "f0", "f0", WPOOL_FILE_MAX, '0', &m);
+	put(p, 0, t->fd, "f1", "f1", WPOOL_FILE_MAX, '1', &m);
+	put(p, 0, t->fd, "f2", "f2", WPOOL_FILE_MAX, '2', &m);
+	mid_set(&mid.filled);
+	put(p, 0, t->fd, "f3", "f3", WPOOL_FILE_MAX, '3', &m);	/* once f0 is done */
+	put(p, 0, t->fd, "f4", "f4", WPOOL_FILE_MAX, '4', &m);	/* once f1 is done */
+	mid_set(&mid.room);
+	assert_int_equal(wpool_drain(p), 0);
+	wpool_stop(p);
+	wpool_test_before_job = NULL;
+	assert_int_equal(mid.late, 0);
+	assert_int_equal(mid.jobs, 5);
+	for (int i = 0; i < 5; i++) {
+		struct stat st;
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(fstatat(t->fd, name, &st, AT_SYMLINK_NOFOLLOW), 0);
+		assert_int_equal(st.st_size, (off_t)WPOOL_FILE_MAX);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parts_unfinished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_room_mid_batch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
