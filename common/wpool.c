@@ -226,7 +226,7 @@ static void release(struct wq *q, unsigned first, unsigned done, size_t charge, 
 }
 
 #ifdef ZDT_TESTING
-void (*wpool_test_before_job)(int q);
+void (*wpool_test_before_job)(int q, const char *rel);
 #endif
 
 static void *worker(void *arg)
@@ -259,7 +259,7 @@ static void *worker(void *arg)
 			done++;
 #ifdef ZDT_TESTING
 			if (wpool_test_before_job)
-				wpool_test_before_job((int)(q - q->p->q));
+				wpool_test_before_job((int)(q - q->p->q), j->rel);
 #endif
 			const char *what = NULL;
 			int rc = 0;
@@ -509,6 +509,35 @@ int wpool_unlink(struct wpool *p, int q, int dfd, const char *name, const char *
 	}
 	pthread_mutex_unlock(&w->mu);
 	return j ? 0 : -1;
+}
+
+int wpool_wait_file(struct wpool *p, const char *rel)
+{
+	for (int i = 0; i < p->nq; i++) {
+		struct wq *q = &p->q[i];
+		/* checked before the lock: BUG() exits through wpool_stop() */
+		if (q->reserved)
+			BUG("wait for '%s' with a job reserved", rel);
+		pthread_mutex_lock(&q->mu);
+		/* its last job (the last piece of a big file), newest first */
+		unsigned at = QJOBS;
+		for (unsigned k = q->pending + q->inflight; k-- > 0;) {
+			const struct wjob *j = &q->jobs[(q->tail + k) % QJOBS];
+			if ((j->kind == J_FILE || j->kind == J_PART) && !strcmp(j->rel, rel)) {
+				at = (q->tail + k) % QJOBS;
+				break;
+			}
+		}
+		/* done once the worker handed its slot back (only this thread
+		 * submits: the slot is not reused meanwhile) */
+		while (at != QJOBS && !atomic_load(&p->failed) &&
+		       (at + QJOBS - q->tail) % QJOBS < q->pending + q->inflight) {
+			__atomic_store_n(&q->waiting, 1, __ATOMIC_RELAXED);
+			pthread_cond_wait(&q->room, &q->mu);
+		}
+		pthread_mutex_unlock(&q->mu);
+	}
+	return atomic_load(&p->failed) ? -1 : 0;
 }
 
 int wpool_drain(struct wpool *p)

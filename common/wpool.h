@@ -22,6 +22,7 @@
  *                                             a piece of a bigger file
  *     wpool_dir(p, q, fd, rel, &meta);        fd is the pool's now (closed)
  *     wpool_unlink(p, q, dfd, name, rel);     an unlink, done there
+ *     wpool_wait_file(p, rel);                that file is done: 0, or -1
  *     wpool_drain(p);                         every job done: 0, or -1
  *     wpool_stop(p);                          joins, frees (any time)
  *
@@ -85,6 +86,10 @@ int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmet
 /* unlinkat(dfd, name, 0) (ENOENT is no error); dfd stays the caller's
  * until a drain; -1 once the pool failed */
 int wpool_unlink(struct wpool *p, int q, int dfd, const char *name, const char *rel);
+/* the file rel is written and closed, if a queue has it (a hardlink's
+ * target): 0, or -1 once the pool failed; cheaper than a drain, the rest
+ * of the queues go on */
+int wpool_wait_file(struct wpool *p, const char *rel);
 int wpool_drain(struct wpool *p);
 /* the first failure: errno, what was being done ("create", "write", "set
  * the metadata of"), the path; 0 when none */
@@ -92,8 +97,9 @@ int wpool_failed(struct wpool *p, int *err, const char **what, const char **rel)
 void wpool_stop(struct wpool *p);
 
 #ifdef ZDT_TESTING
-/* tests: a worker calls this before each job it runs (its queue's index) */
-extern void (*wpool_test_before_job)(int q);
+/* tests: a worker calls this before each job it runs (its queue's index,
+ * the job's path) */
+extern void (*wpool_test_before_job)(int q, const char *rel);
 #endif
 
 #endif

@@ -17,10 +17,10 @@
  * device: each new folder gets a queue, its files and then its metadata
  * go there in order, so a folder's mtime is set after its last file was
  * created.  This thread
- * still reads, checks and hashes every member before handing it over, and
- * waits for the queues to drain before anything that depends on their
- * work: a hardlink (its target), the metadata of a folder it sets itself,
- * the end.  A differential apply renames the files it replaces into a
+ * still reads, checks and hashes every member before handing it over.
+ * Before a hardlink it waits for its target's job alone, if a queue still
+ * has it; it waits for the queues to drain before the metadata of a
+ * folder it sets itself, and at the end.  A differential apply renames the files it replaces into a
  * trash folder of the install folder, and the workers unlink them there
  * (replace_name()); the trash is emptied and removed before the install
  * folder's own metadata is set.
@@ -1277,7 +1277,8 @@ static void create_other(struct rbctx *r, int dfd, const char *name, const char 
 		break;
 	case M_HARDLINK: {
 		const char *base;
-		pool_sync(r);	/* its target may be in a queue */
+		if (r->fused && r->wp && wpool_wait_file(r->wp, m->target.buf) < 0)
+			pool_fail(r);	/* its target may be in a queue */
 		int pfd = open_parent_nofollow(r->rootfd, m->target.buf, &base);
 		rc = pfd < 0 ? -1 : linkat(pfd, base, dfd, tmp, 0);
 		if (pfd >= 0)

@@ -405,7 +405,8 @@ static struct {
 	int jobs, filled, room, late;
 } mid = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
 
-static int mid_wait(int *flag, int seconds)
+/* waits on cv (mu held) for *flag, seconds at most: the flag */
+static int mid_wait_on(pthread_cond_t *cv, pthread_mutex_t *mu, int *flag, int seconds)
 {
 	struct timespec ts;
 	int rc = 0;
@@ -413,13 +414,19 @@ static int mid_wait(int *flag, int seconds)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += seconds;
 	while (!*flag && rc == 0)
-		rc = pthread_cond_timedwait(&mid.cv, &mid.mu, &ts);
+		rc = pthread_cond_timedwait(cv, mu, &ts);
 	return *flag;
 }
 
-static void mid_hook(int q)
+static int mid_wait(int *flag, int seconds)
+{
+	return mid_wait_on(&mid.cv, &mid.mu, flag, seconds);
+}
+
+static void mid_hook(int q, const char *rel)
 {
 	(void)q;
+	(void)rel;
 	pthread_mutex_lock(&mid.mu);
 	int n = mid.jobs++;
 	if (n == 0)
@@ -466,6 +473,83 @@ static void test_room_mid_batch(void **state)
 	}
 }
 
+/* test_wait_file: a held job on one queue, held until a helper thread
+ * lets it go 200 ms later; wpool_wait_file() of its file returns only once
+ * it is written and closed (mtime set), and for a file no queue has it
+ * returns at once, while the other queue's job is still held (no drain) */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *hold;	/* the job held, by path */
+	int go, late;
+} wf = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0 };
+
+static void wf_hook(int q, const char *rel)
+{
+	(void)q;
+	pthread_mutex_lock(&wf.mu);
+	if (wf.hold && !strcmp(rel, wf.hold) && !mid_wait_on(&wf.cv, &wf.mu, &wf.go, 5))
+		wf.late = 1;
+	pthread_mutex_unlock(&wf.mu);
+}
+
+static void *wf_release(void *arg)
+{
+	(void)arg;
+	usleep(200000);
+	pthread_mutex_lock(&wf.mu);
+	wf.go = 1;
+	pthread_cond_broadcast(&wf.cv);
+	pthread_mutex_unlock(&wf.mu);
+	return NULL;
+}
+
+static void test_wait_file(void **state)
+{
+	struct tmp *t = *state;
+	struct wmeta m = { .mode = 0644, .mtime = { 1234, 5 } };
+	struct stat st;
+	pthread_t th;
+
+	wpool_test_before_job = wf_hook;
+	struct wpool *p = wpool_start(2);
+	assert_non_null(p);
+	int a = mkdir_open(t->fd, "a"), b = mkdir_open(t->fd, "b");
+
+	/* a file no queue has: at once, though queue 1 is held */
+	wf.hold = "b/held";
+	wf.go = 0;
+	put(p, 1, b, "held", "b/held", 10, 'h', &m);
+	assert_int_equal(wpool_wait_file(p, "a/absent"), 0);
+	assert_int_equal(fstatat(t->fd, "b/held", &st, AT_SYMLINK_NOFOLLOW), -1);
+	pthread_mutex_lock(&wf.mu);
+	wf.go = 1;
+	pthread_cond_broadcast(&wf.cv);
+	pthread_mutex_unlock(&wf.mu);
+	assert_int_equal(wpool_drain(p), 0);
+
+	/* a queued file, a piece of a big one before it: after its close */
+	wf.hold = "a/target";
+	wf.go = 0;
+	put_parts(p, 0, a, "big", "a/big", 2 * (uint64_t)WPOOL_PART, 3, &m, 1);
+	put(p, 0, a, "target", "a/target", 5000, 't', &m);
+	put(p, 1, b, "other", "b/other", 100, 'o', &m);
+	assert_int_equal(pthread_create(&th, NULL, wf_release, NULL), 0);
+	assert_int_equal(wpool_wait_file(p, "a/target"), 0);
+	assert_int_equal(fstatat(t->fd, "a/target", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_size, 5000);
+	assert_int_equal(st.st_mtim.tv_sec, 1234);
+	assert_int_equal(st.st_mtim.tv_nsec, 5);
+	pthread_join(th, NULL);
+	assert_int_equal(wpool_dir(p, 0, a, "a", &m), 0);
+	assert_int_equal(wpool_dir(p, 1, b, "b", &m), 0);
+	assert_int_equal(wpool_drain(p), 0);
+	wpool_stop(p);
+	wpool_test_before_job = NULL;
+	wf.hold = NULL;
+	assert_int_equal(wf.late, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parts_unfinished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_room_mid_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
