@@ -397,7 +397,7 @@ static void test_parts_unfinished(void **state)
 
 /* test_room_mid_batch: the worker is held before its first job until the
  * caller has queued more, so that it takes them as one batch; before the
- * third job it waits (2 s at most) for the caller to have found room for
+ * third job it waits (10 s at most) for the caller to have found room for
  * a file that fits only once the second job's bytes are handed back */
 static struct {
 	pthread_mutex_t mu;
@@ -431,7 +431,7 @@ static void mid_hook(int q, const char *rel)
 	int n = mid.jobs++;
 	if (n == 0)
 		mid_wait(&mid.filled, 30);
-	else if (n == 2 && !mid_wait(&mid.room, 2))
+	else if (n == 2 && !mid_wait(&mid.room, 10))
 		mid.late = 1;
 	pthread_mutex_unlock(&mid.mu);
 }
