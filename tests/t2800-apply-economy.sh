@@ -53,7 +53,7 @@ expect_success 'a second rollback plans and stats each path once, changes nothin
 archive_reads() {
 	awk -v when="$1" 'BEGIN { after = 0 }
 		/write\(2<[^>]*>, "AR: needed members checked/ { after = 1 }
-		/ read\([0-9]+<[^>]*archive\.tar>, <unfinished \.\.\.>$/ { pend[$1] = after; next }
+		/ read\([0-9]+<[^>]*archive\.tar>, +<unfinished \.\.\.>$/ { pend[$1] = after; next }
 		/ read\([0-9]+<[^>]*archive\.tar>/ && $NF ~ /^[0-9]+$/ { n[after] += $NF }
 		/<\.\.\. read resumed>/ && ($1 in pend) { if ($NF ~ /^[0-9]+$/) n[pend[$1]] += $NF; delete pend[$1] }
 		END { print n[when == "after"] + 0 }' trace
