@@ -436,12 +436,18 @@ static void mid_hook(int q, const char *rel)
 	pthread_mutex_unlock(&mid.mu);
 }
 
+/* *flag = 1 under mu, and cv's waiters woken */
+static void set_flag(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag)
+{
+	pthread_mutex_lock(mu);
+	*flag = 1;
+	pthread_cond_broadcast(cv);
+	pthread_mutex_unlock(mu);
+}
+
 static void mid_set(int *flag)
 {
-	pthread_mutex_lock(&mid.mu);
-	*flag = 1;
-	pthread_cond_broadcast(&mid.cv);
-	pthread_mutex_unlock(&mid.mu);
+	set_flag(&mid.mu, &mid.cv, flag);
 }
 
 static void test_room_mid_batch(void **state)
@@ -497,10 +503,7 @@ static void *wf_release(void *arg)
 {
 	(void)arg;
 	usleep(200000);
-	pthread_mutex_lock(&wf.mu);
-	wf.go = 1;
-	pthread_cond_broadcast(&wf.cv);
-	pthread_mutex_unlock(&wf.mu);
+	set_flag(&wf.mu, &wf.cv, &wf.go);
 	return NULL;
 }
 
@@ -522,10 +525,7 @@ static void test_wait_file(void **state)
 	put(p, 1, b, "held", "b/held", 10, 'h', &m);
 	assert_int_equal(wpool_wait_file(p, "a/absent"), 0);
 	assert_int_equal(fstatat(t->fd, "b/held", &st, AT_SYMLINK_NOFOLLOW), -1);
-	pthread_mutex_lock(&wf.mu);
-	wf.go = 1;
-	pthread_cond_broadcast(&wf.cv);
-	pthread_mutex_unlock(&wf.mu);
+	set_flag(&wf.mu, &wf.cv, &wf.go);
 	assert_int_equal(wpool_drain(p), 0);
 
 	/* a queued file, a piece of a big one before it: after its close */
