@@ -233,6 +233,7 @@ static void *worker(void *arg)
 {
 	struct wq *q = arg;
 
+	pthread_setname_np(pthread_self(), "zdt-writer");	/* top -H, perf */
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (!q->pending && !q->stop)

@@ -17,7 +17,8 @@
  * device: each new folder gets a queue, its files and then its metadata
  * go there in order, so a folder's mtime is set after its last file was
  * created.  This thread still reads, checks and hashes every member
- * before handing it over.  Before a hardlink it waits for its target's
+ * before handing it over (the data of a big plain file straight into the
+ * worker's buffer, at the manifest's offset: use_raw()).  Before a hardlink it waits for its target's
  * job alone, if a queue still has it; it waits for the queues to drain
  * before the metadata of a folder it sets itself, and at the end.  A
  * differential apply renames the files it replaces into a trash folder of
@@ -1182,6 +1183,63 @@ static void parts_add(void *arg, const void *p, uint64_t n)
 	}
 }
 
+/*
+ * A plain member of an uncompressed archive, at least RAW_MIN bytes, is
+ * read at the manifest's offset straight into the workers' buffer (one
+ * copy, not two: libarchive skips its data); a smaller one comes with the
+ * headers around it anyway.  0 when the archive holds all n bytes from
+ * pos, -1 when it ends first.
+ */
+#define RAW_MIN (64u << 10)
+
+static int use_raw(const struct rbctx *r)
+{
+	const struct mentry *m = &r->m;
+
+	return r->h.compress && !strcmp(r->h.compress, "none") && m->offset >= 0 && m->size >= RAW_MIN &&
+	       (uint64_t)m->offset <= INT64_MAX - m->size;
+}
+
+static int raw_read(struct rbctx *r, char *dst, uint64_t pos, size_t n)
+{
+	while (n) {
+		ssize_t k = pread(r->afd, dst, n, (off_t)((uint64_t)r->m.offset + pos));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
+		if (!k)
+			return -1;
+		dst += k;
+		pos += (uint64_t)k;
+		n -= (size_t)k;
+		progress_add(&r->prog, (uint64_t)k);
+	}
+	check_signal();
+	return 0;
+}
+
+/* use_raw(): the pieces read into the workers' buffer and hashed */
+static int parts_raw(struct parts *s)
+{
+	struct rbctx *r = s->r;
+	uint64_t size = r->m.size;
+
+	for (;;) {
+		size_t n = size - s->base < WPOOL_PART ? (size_t)(size - s->base) : WPOOL_PART;
+		char *p = wpool_part(r->wp, r->wq, s->dfd, s->name, s->rel, size, s->base, n, s->wm);
+		if (!p)
+			pool_fail(r);
+		if (raw_read(r, p, s->base, n) < 0)
+			return -1;
+		XXH3_128bits_update(s->xs, p, n);
+		if (s->base + n == size)
+			return 0;	/* the last piece: submitted once checked */
+		wpool_submit(r->wp, r->wq);
+		s->base += n;
+	}
+}
+
 /* a big file through a worker, in pieces: the last goes only once the
  * whole file matched the manifest (else the worker removes the file) */
 static void write_parts(struct rbctx *r, int dfd, const char *name, const char *rel, const struct wmeta *wm)
@@ -1192,7 +1250,8 @@ static void write_parts(struct rbctx *r, int dfd, const char *name, const char *
 	if (!s.xs)
 		die(ZDT_EFAIL, "out of memory");
 	XXH3_128bits_reset(s.xs);
-	int ok = member_data(r, rel, parts_add, &s) == 0 && XXH128_isEqual(XXH3_128bits_digest(s.xs), r->m.hash);
+	int ok = (use_raw(r) ? parts_raw(&s) : member_data(r, rel, parts_add, &s)) == 0 &&
+		 XXH128_isEqual(XXH3_128bits_digest(s.xs), r->m.hash);
 	XXH3_freeState(s.xs);
 	if (!ok)
 		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; nothing was written there",
@@ -1247,7 +1306,8 @@ static int write_file_pool(struct rbctx *r, int dfd, const char *name, const cha
 	if (!data)
 		pool_fail(r);
 	struct fill f = { data, 0 };
-	if (member_data(r, rel, fill_put, &f) < 0 || !XXH128_isEqual(XXH3_128bits(data, (size_t)m->size), m->hash))
+	int got = use_raw(r) ? raw_read(r, data, 0, (size_t)m->size) : member_data(r, rel, fill_put, &f);
+	if (got < 0 || !XXH128_isEqual(XXH3_128bits(data, (size_t)m->size), m->hash))
 		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; nothing was written there",
 		    escp(rel), snapname(r));
 	wpool_submit(r->wp, r->wq);

@@ -137,7 +137,7 @@ expect_success 'a big file written in pieces by a writer thread: the tree equals
 	off=$(big_src)
 	test -n "$off"
 	empty_src
-	strace -f -o trace -e trace=openat,pwrite64 "$ZDT" -v -b "$BK" rollback -c AR >/dev/null 2>err
+	strace -f -o trace -e trace=openat,pwrite64,pread64,read "$ZDT" -v -b "$BK" rollback -c AR >/dev/null 2>err
 	same_tree pristine src
 	# created by a thread other than the main one, written with O_DIRECT
 	main=$(awk "NR == 1 { print \$1 }" trace)
@@ -145,6 +145,38 @@ expect_success 'a big file written in pieces by a writer thread: the tree equals
 	test -n "$bt"
 	test "$(awk -v t="$bt" '"'"'$1 == t && /pwrite64\(.*, 1048576, / { n++ } END { print n + 0 }'"'"' trace)" -ge 3
 	check_grep "^AR: 2 files written by [12] writer threads*$" err
+	# its data read once, at the manifest offset straight into the
+	# writer buffer: four preads cover it, and read() fetched far less
+	# of the archive than the file holds (libarchive skipped its data)
+	check_eq "preads of big.jar" 4 "$(awk -v m="$main" -v o="$off" '"'"'$1 == m && /pread64/ {
+		n = split($0, f, ", "); split(f[n], t, ")"); a = t[1] + 0
+		if (a >= o && a < o + 3 * 1048576 + 777) c++ } END { print c + 0 }'"'"' trace)"
+	rb=$(awk -v m="$main" '"'"'$1 == m && /^[0-9]+ +read\(/ && / = [0-9]+$/ { s += $NF } END { print s + 0 }'"'"' trace)
+	test "$rb" -lt 1048576
+'
+
+expect_success 'a big file whose archive data cannot be read: exit 1 naming the archive, no half-written file; the rerun finishes' '
+	big_src >/dev/null
+	empty_src
+	# the second of its four reads fails; the first piece was written
+	must_fail 1 strace -f -o /dev/null -e trace=pread64 \
+		-e inject=pread64:error=EIO:when=2 "$ZDT" -b "$BK" rollback -c AR 2>err
+	check_eq "lines" 1 "$(wc -l <err)"
+	check_grep "^zdt: rollback: cannot read the archive of AR [0-9TZ-]*: Input/output error$" err
+	test ! -e src/lib/big.jar
+	check_eq "rollback-interrupted" 1 "$(count_state AR rollback-interrupted)"
+	zdt -b "$BK" rollback -c AR >/dev/null
+	same_tree pristine src
+'
+
+expect_success 'an archive that ends inside a big file: exit 4 naming it, the folder empty again' '
+	off=$(big_src)
+	a=$(snap_archive AR)
+	truncate -s $((off + 2 * 1048576 + 100)) "$a"
+	empty_src
+	must_fail 4 zdt -b "$BK" rollback -c AR 2>err
+	check_grep "^zdt: rollback: archive member of .lib/big.jar. in AR .* does not match the manifest" err
+	check_empty
 '
 
 expect_success 'damaged data in the middle of a big file: exit 4 naming it, the folder empty again' '
