@@ -25,7 +25,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
-#include <xxhash.h>
+#include "xxh.h"
 
 struct archive;
 struct gz_slot;

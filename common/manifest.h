@@ -42,7 +42,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
-#include <xxhash.h>
+#include "xxh.h"
 
 #include "util.h"
 

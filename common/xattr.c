@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
-#include <xxhash.h>
+#include "xxh.h"
 
 #include "util.h"
 

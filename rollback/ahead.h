@@ -27,7 +27,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <xxhash.h>
+#include "../common/xxh.h"
 
 #define AHEAD_Q 256	/* results queued at most */
 #define AHEAD_NONE UINT64_MAX

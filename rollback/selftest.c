@@ -50,7 +50,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "../common/xxh.h"
 
 #include "../common/atomic.h"
 #include "../common/fsops.h"
