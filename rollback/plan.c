@@ -18,13 +18,13 @@
  * go there in order, so a folder's mtime is set after its last file was
  * created.  This thread still reads, checks and hashes every member
  * before handing it over (the data of a big plain file straight into the
- * worker's buffer, at the manifest's offset: use_raw()).  Before a hardlink it waits for its target's
- * job alone, if a queue still has it; it waits for the queues to drain
- * before the metadata of a folder it sets itself, and at the end.  A
- * differential apply renames the files it replaces into a trash folder of
- * the install folder, and the workers unlink them there (replace_name());
- * the trash is emptied and removed before the install folder's own
- * metadata is set.
+ * worker's buffer, at the manifest's offset: use_raw()).  Before a
+ * hardlink it waits for its target's job alone, if a queue still has it;
+ * it waits for the queues to drain before the metadata of a folder it
+ * sets itself, and at the end.  A differential apply renames the files
+ * it replaces into a trash folder of the install folder, and the workers
+ * unlink them there (replace_name()); the trash is emptied and removed
+ * before the install folder's own metadata is set.
  */
 #include "plan.h"
 
