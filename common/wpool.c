@@ -13,11 +13,15 @@
 #include "err.h"
 #include "fsops.h"
 #include "util.h"
+#include "xxh.h"
 
 #define QJOBS 1024u	/* jobs a queue holds */
 #define QDIRS 64u	/* folder descriptors a queue holds */
+#define QCOPIES 64u	/* files the copy queue holds (two descriptors each) */
+#define COPY_CHUNK (1u << 20)	/* the copy worker's reads and writes */
+#define COPY_ARENA (256u << 10)	/* the copy queue's arena: names only */
 
-enum { J_FILE, J_DIR, J_UNLINK, J_PART };
+enum { J_FILE, J_DIR, J_UNLINK, J_PART, J_COPY };
 
 #define ALIGN 4096u	/* of piece data in the arena: direct I/O */
 
@@ -31,6 +35,8 @@ struct wjob {
 	const char *name;	/* J_FILE, J_UNLINK: the name in fd, in the arena */
 	size_t charge;		/* arena bytes, with what was skipped to wrap */
 	struct wmeta m;
+	int out, dir, src;	/* J_COPY: the new file, a copy of its folder's fd, the source */
+	XXH128_hash_t hash;	/* J_COPY: of the total bytes at off of src */
 };
 
 struct wq {
@@ -43,7 +49,7 @@ struct wq {
 	unsigned inflight;	/* taken, not finished */
 	unsigned ndirs;		/* J_DIR jobs not finished */
 	char *arena;
-	size_t ahead, aused;
+	size_t asize, ahead, aused;
 	int stop, reserved;
 	int waiting;		/* the caller waits for room (read unlocked by the worker: a hint) */
 	int failed, err;
@@ -54,11 +60,15 @@ struct wq {
 	char *bname;		/* and its name there */
 	pthread_t t;
 	int started;
+	unsigned cap;		/* jobs it holds at most */
+	char *cbuf;		/* the copy queue's: a chunk of data */
+	XXH3_state_t *xs;	/* and its hash */
 	struct wpool *p;
 };
 
+/* q[0..nw) are the writer queues, q[nw] the copy queue (nq = nw + 1) */
 struct wpool {
-	int nq, next;
+	int nq, nw, next;
 	atomic_int failed;
 	struct wq *q;
 };
@@ -68,6 +78,16 @@ static int set_times(int fd, const struct wmeta *m)
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, m->mtime };
 
 	return futimens(fd, ts);
+}
+
+/* owner (WM_CHOWN), special mode bits (WM_CHMOD) and mtime of fd */
+static int set_meta(int fd, const struct wmeta *m)
+{
+	if ((m->flags & WM_CHOWN) && fchown(fd, m->uid, m->gid) < 0)
+		return -1;
+	if ((m->flags & WM_CHMOD) && fchmod(fd, m->mode) < 0)
+		return -1;
+	return set_times(fd, m);
 }
 
 /* 0, or -1 with errno set and *what saying what failed */
@@ -85,8 +105,7 @@ static int run_file(struct wjob *j, const char **what)
 	if (m->flags & WM_SFR)	/* the final syncfs waits for it */
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	*what = "set the metadata of";
-	if (((m->flags & WM_CHOWN) && fchown(fd, m->uid, m->gid) < 0) ||
-	    ((m->flags & WM_CHMOD) && fchmod(fd, m->mode) < 0) || set_times(fd, m) < 0)
+	if (set_meta(fd, m) < 0)
 		goto fail;
 	*what = "write";
 	if (close(fd) < 0) {
@@ -102,6 +121,39 @@ fail: {
 	errno = e;
 	return -1;
 	}
+}
+
+/* n bytes of buf into fd at off: whole blocks with O_DIRECT while *direct
+ * (given up for good when refused or short), the rest through the page
+ * cache, its write-back started when sfr */
+static int write_at(int fd, int *direct, const char *buf, size_t n, uint64_t off, int sfr)
+{
+	size_t whole = *direct ? n / ALIGN * ALIGN : 0;
+
+	if (whole) {
+		ssize_t w = pwrite(fd, buf, whole, (off_t)off);
+		if (w < 0 && errno == EINVAL) {	/* direct I/O refused after all */
+			if (fd_direct(fd, 0) < 0)
+				return -1;
+			*direct = 0;
+			whole = 0;
+		} else if (w < 0 || (size_t)w != whole) {	/* short: the rest through the page cache */
+			if (w < 0 || fd_direct(fd, 0) < 0)
+				return -1;
+			*direct = 0;
+			whole = (size_t)w;
+		}
+	}
+	if (whole < n) {
+		if (*direct && fd_direct(fd, 0) < 0)
+			return -1;
+		*direct = 0;
+		if (pwrite_all(fd, buf + whole, n - whole, off + whole) < 0)
+			return -1;
+		if (sfr)	/* the final syncfs waits for it */
+			sync_file_range(fd, (off_t)(off + whole), (off_t)(n - whole), SYNC_FILE_RANGE_WRITE);
+	}
+	return 0;
 }
 
 /* a piece of a big file: the first creates it, the last sets its metadata
@@ -122,36 +174,12 @@ static int run_part(struct wq *q, struct wjob *j, const char **what)
 		q->bdirect = fd_direct(q->bfd, 1) == 0;
 	}
 	*what = "write";
-	size_t whole = q->bdirect ? j->size / ALIGN * ALIGN : 0;
-	if (whole) {
-		ssize_t w = pwrite(q->bfd, j->data, whole, (off_t)j->off);
-		if (w < 0 && errno == EINVAL) {	/* direct I/O refused after all */
-			if (fd_direct(q->bfd, 0) < 0)
-				return -1;
-			q->bdirect = 0;
-			whole = 0;
-		} else if (w < 0 || (size_t)w != whole) {	/* short: the rest through the page cache */
-			if (w < 0 || fd_direct(q->bfd, 0) < 0)
-				return -1;
-			q->bdirect = 0;
-			whole = (size_t)w;
-		}
-	}
-	if (whole < j->size) {
-		if (q->bdirect && fd_direct(q->bfd, 0) < 0)
-			return -1;
-		q->bdirect = 0;
-		if (pwrite_all(q->bfd, j->data + whole, j->size - whole, j->off + whole) < 0)
-			return -1;
-		if (m->flags & WM_SFR)	/* the final syncfs waits for it */
-			sync_file_range(q->bfd, (off_t)(j->off + whole), (off_t)(j->size - whole),
-					SYNC_FILE_RANGE_WRITE);
-	}
+	if (write_at(q->bfd, &q->bdirect, j->data, j->size, j->off, m->flags & WM_SFR) < 0)
+		return -1;
 	if (j->off + j->size < j->total)
 		return 0;
 	*what = "set the metadata of";
-	if (((m->flags & WM_CHOWN) && fchown(q->bfd, m->uid, m->gid) < 0) ||
-	    ((m->flags & WM_CHMOD) && fchmod(q->bfd, m->mode) < 0) || set_times(q->bfd, m) < 0)
+	if (set_meta(q->bfd, m) < 0)
 		return -1;
 	*what = "write";
 	int rc = close(q->bfd);
@@ -173,6 +201,68 @@ static void part_abandon(struct wq *q)
 		unlinkat(q->bdir, q->bname, 0);
 	free(q->bname);
 	q->bname = NULL;
+}
+
+/*
+ * A J_COPY: the data read from the source in chunks, hashed, written
+ * (whole blocks with O_DIRECT); once all of it matched, the metadata, and
+ * the file closed.  0; -1 with errno and *what (EBADMSG, "check": the
+ * source ended early or its hash differs); -2 when the pool stopped or
+ * failed meanwhile.  Else the caller removes the file.
+ */
+static int run_copy(struct wq *q, struct wjob *j, const char **what)
+{
+	int direct = fd_direct(j->out, 1) == 0;
+
+	XXH3_128bits_reset(q->xs);
+	for (uint64_t pos = 0; pos < j->total;) {
+		if (atomic_load(&q->p->failed) || __atomic_load_n(&q->stop, __ATOMIC_RELAXED))
+			return -2;
+		size_t n = j->total - pos < COPY_CHUNK ? (size_t)(j->total - pos) : COPY_CHUNK;
+		*what = "read";
+		for (size_t got = 0; got < n;) {
+			ssize_t k = pread(j->src, q->cbuf + got, n - got, (off_t)(j->off + pos + got));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -1;
+			if (!k) {
+				*what = "check";
+				errno = EBADMSG;
+				return -1;
+			}
+			got += (size_t)k;
+		}
+		XXH3_128bits_update(q->xs, q->cbuf, n);
+		*what = "write";
+		if (write_at(j->out, &direct, q->cbuf, n, pos, 0) < 0)
+			return -1;
+		pos += n;
+	}
+	if (!XXH128_isEqual(XXH3_128bits_digest(q->xs), j->hash)) {
+		*what = "check";
+		errno = EBADMSG;
+		return -1;
+	}
+	*what = "set the metadata of";
+	if (set_meta(j->out, &j->m) < 0)
+		return -1;
+	*what = "write";
+	int rc = close(j->out);
+	j->out = -1;
+	return rc;
+}
+
+/* a J_COPY done (its file stays), or failed or dropped (it goes) */
+static void copy_end(struct wjob *j, int keep)
+{
+	if (j->out >= 0)
+		close(j->out);
+	j->out = -1;
+	if (!keep)
+		unlinkat(j->dir, j->name, 0);
+	close(j->dir);
+	j->dir = -1;
 }
 
 static int run_dir(struct wjob *j, const char **what)
@@ -233,7 +323,7 @@ static void *worker(void *arg)
 {
 	struct wq *q = arg;
 
-	pthread_setname_np(pthread_self(), "zdt-writer");	/* top -H, perf */
+	pthread_setname_np(pthread_self(), q->cbuf ? "zdt-copy" : "zdt-writer");	/* top -H, perf */
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (!q->pending && !q->stop)
@@ -272,9 +362,18 @@ static void *worker(void *arg)
 					close(j->fd);
 				else if (j->kind == J_PART)
 					part_abandon(q);
+				else if (j->kind == J_COPY)
+					copy_end(j, 0);
 				continue;
 			}
-			if (j->kind == J_UNLINK) {
+			if (j->kind == J_COPY) {
+				rc = run_copy(q, j, &what);
+				copy_end(j, rc == 0);
+				if (rc == -2) {	/* stopped: no failure of its own */
+					drop = 1;
+					continue;
+				}
+			} else if (j->kind == J_UNLINK) {
 				what = "remove";
 				rc = unlinkat(j->fd, j->name, 0) < 0 && errno != ENOENT ? -1 : 0;
 			} else if (j->kind == J_PART) {
@@ -302,6 +401,9 @@ static void q_release(struct wq *q)
 	free(q->jobs);
 	free(q->arena);
 	free(q->rel);
+	free(q->cbuf);
+	if (q->xs)
+		XXH3_freeState(q->xs);
 	pthread_cond_destroy(&q->work);
 	pthread_cond_destroy(&q->room);
 	pthread_mutex_destroy(&q->mu);
@@ -314,15 +416,26 @@ struct wpool *wpool_start(int nq)
 	if (nq < 1)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
-	p->q = xcalloc((size_t)nq, sizeof(*p->q));
+	p->q = xcalloc((size_t)nq + 1, sizeof(*p->q));
+	p->nw = nq;
 	atomic_init(&p->failed, 0);
-	for (int i = 0; i < nq; i++) {
+	for (int i = 0; i <= nq; i++) {
 		struct wq *q = &p->q[i];
 		pthread_mutex_init(&q->mu, NULL);
 		pthread_cond_init(&q->work, NULL);
 		pthread_cond_init(&q->room, NULL);
 		q->jobs = xcalloc(QJOBS, sizeof(*q->jobs));
-		q->arena = xalloc_dio(WPOOL_ARENA);
+		q->cap = QJOBS;
+		q->asize = WPOOL_ARENA;
+		if (i == nq) {	/* the copy queue: names only in its arena */
+			q->cap = QCOPIES;
+			q->asize = COPY_ARENA;
+			q->cbuf = xalloc_dio(COPY_CHUNK);
+			q->xs = XXH3_createState();
+			if (!q->xs)
+				die(ZDT_EFAIL, "out of memory");
+		}
+		q->arena = q->cbuf ? xmalloc(q->asize) : xalloc_dio(q->asize);
 		q->bfd = -1;
 		q->p = p;
 		p->nq = i + 1;
@@ -337,14 +450,14 @@ struct wpool *wpool_start(int nq)
 
 int wpool_queues(const struct wpool *p)
 {
-	return p ? p->nq : 0;
+	return p ? p->nw : 0;
 }
 
 int wpool_pick(struct wpool *p)
 {
 	int q = p->next;
 
-	p->next = (p->next + 1) % p->nq;
+	p->next = (p->next + 1) % p->nw;
 	return q;
 }
 
@@ -359,11 +472,11 @@ static struct wjob *reserve(struct wq *q, size_t need, int dir, int align)
 			q->ahead = 0;
 		size_t pos = align ? (q->ahead + ALIGN - 1) / ALIGN * ALIGN : q->ahead;
 		size_t waste = pos - q->ahead;
-		if (pos + need > WPOOL_ARENA) {
-			waste = WPOOL_ARENA - q->ahead;
+		if (pos + need > q->asize) {
+			waste = q->asize - q->ahead;
 			pos = 0;
 		}
-		if (q->pending + q->inflight < QJOBS && q->aused + waste + need <= WPOOL_ARENA &&
+		if (q->pending + q->inflight < q->cap && q->aused + waste + need <= q->asize &&
 		    (!dir || q->ndirs < QDIRS)) {
 			struct wjob *j = &q->jobs[q->head];
 			memset(j, 0, sizeof(*j));
@@ -488,6 +601,54 @@ int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmet
 	return 0;
 }
 
+int wpool_copy(struct wpool *p, int dfd, const char *name, const char *rel, int src, uint64_t off,
+	       uint64_t size, XXH128_hash_t hash, const struct wmeta *m)
+{
+	struct wq *w = &p->q[p->nw];
+	size_t rl = strlen(rel);
+
+	if (w->reserved || rl > COPY_ARENA - 16 || bad_name(name, rel) || off > INT64_MAX - size)
+		BUG("pool copy '%s'", rel);
+	if (atomic_load(&p->failed))
+		return -2;
+	int out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m->mode & 0777);
+	if (out < 0)
+		return -1;
+	int dir = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	if (dir < 0) {
+		int e = errno;
+		close(out);
+		unlinkat(dfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	pthread_mutex_lock(&w->mu);
+	struct wjob *j = reserve(w, round16(rl + 1), 0, 0);
+	if (j) {
+		j->kind = J_COPY;
+		j->rel = j->data;
+		j->data = NULL;
+		memcpy(j->rel, rel, rl + 1);
+		j->name = j->rel + rl - strlen(name);
+		j->out = out;
+		j->dir = dir;
+		j->src = src;
+		j->off = off;
+		j->total = j->size = size;
+		j->hash = hash;
+		j->m = *m;
+		publish(w);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (!j) {
+		close(out);
+		unlinkat(dir, name, 0);
+		close(dir);
+		return -2;
+	}
+	return 0;
+}
+
 int wpool_unlink(struct wpool *p, int q, int dfd, const char *name, const char *rel)
 {
 	struct wq *w = &p->q[q];
@@ -524,7 +685,7 @@ int wpool_wait_file(struct wpool *p, const char *rel)
 		unsigned at = QJOBS;
 		for (unsigned k = q->pending + q->inflight; k-- > 0;) {
 			const struct wjob *j = &q->jobs[(q->tail + k) % QJOBS];
-			if ((j->kind == J_FILE || j->kind == J_PART) && !strcmp(j->rel, rel)) {
+			if ((j->kind == J_FILE || j->kind == J_PART || j->kind == J_COPY) && !strcmp(j->rel, rel)) {
 				at = (q->tail + k) % QJOBS;
 				break;
 			}
@@ -589,10 +750,14 @@ void wpool_stop(struct wpool *p)
 		struct wq *w = &p->q[i];
 		if (w->started)
 			pthread_join(w->t, NULL);
-		else	/* never ran: its folders are closed here */
-			for (unsigned k = 0; k < w->pending; k++)
-				if (w->jobs[(w->tail + k) % QJOBS].kind == J_DIR)
-					close(w->jobs[(w->tail + k) % QJOBS].fd);
+		else	/* never ran: its folders are closed, its copies removed here */
+			for (unsigned k = 0; k < w->pending; k++) {
+				struct wjob *j = &w->jobs[(w->tail + k) % QJOBS];
+				if (j->kind == J_DIR)
+					close(j->fd);
+				else if (j->kind == J_COPY)
+					copy_end(j, 0);
+			}
 		part_abandon(w);	/* a file whose last piece never came */
 		q_release(w);
 	}

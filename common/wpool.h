@@ -5,13 +5,19 @@
  * A rollback into an empty folder spends most of its time in the kernel
  * creating files, and a differential one waits in unlink() (a file system
  * mounted with discard trims the freed blocks there, synchronously); the
- * thread that parses and checks the archive has little to do meanwhile.  A pool of NQ queues, one worker thread each, takes that
- * work: each queue runs its jobs in the order they were submitted, so a
+ * thread that parses and checks the archive has little to do meanwhile.
+ * A pool of NQ queues, one worker thread each, takes that work: each queue runs its jobs in the order they were submitted, so a
  * folder's metadata job, submitted after the files of that folder to the
  * same queue, runs after they were created (its mtime stays as set).  The
  * caller gives each new folder a queue (wpool_pick()) and submits the files
  * of that folder and then its metadata there; folders on different queues
  * are worked on side by side.
+ *
+ * One more queue, the copy queue, copies the data of big files from a
+ * source file (an uncompressed archive) at an offset, checks it against
+ * its XXH3-128 and writes it with O_DIRECT: the caller creates the file
+ * (so it is there before the folder's metadata job) and goes on to the
+ * next members while the data goes to the disk.
  *
  *     struct wpool *p = wpool_start(nq);      NULL: no threads, write inline
  *     char *data = wpool_file(p, q, dfd, name, rel, size, &meta);
@@ -20,6 +26,9 @@
  *     data = wpool_part(p, q, dfd, name, rel, total, off, n, &meta);
  *         ... fill data[0..n) ...; wpool_submit(p, q);
  *                                             a piece of a bigger file
+ *     wpool_copy(p, dfd, name, rel, src, off, size, hash, &meta);
+ *                                             a big file copied from src by
+ *                                             the copy queue (created here)
  *     wpool_dir(p, q, fd, rel, &meta);        fd is the pool's now (closed)
  *     wpool_unlink(p, q, dfd, name, rel);     an unlink, done there
  *     wpool_wait_file(p, rel);                that file is done: 0, or -1
@@ -42,6 +51,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "xxh.h"
+
 #define WPOOL_ARENA (4u << 20)
 #define WPOOL_FILE_MAX (1u << 20)	/* larger files: in pieces (wpool_part) */
 #define WPOOL_PART (1u << 20)
@@ -63,6 +74,7 @@ struct wmeta {
 struct wpool;
 
 struct wpool *wpool_start(int nq);
+/* the writer queues (NQ; the copy queue is not counted) */
 int wpool_queues(const struct wpool *p);
 /* a queue for the next new folder, round robin */
 int wpool_pick(struct wpool *p);
@@ -80,6 +92,15 @@ char *wpool_file(struct wpool *p, int q, int dfd, const char *name, const char *
 char *wpool_part(struct wpool *p, int q, int dfd, const char *name, const char *rel, uint64_t total,
 		 uint64_t off, size_t n, const struct wmeta *m);
 void wpool_submit(struct wpool *p, int q);
+/* a file of size bytes, the bytes at off of src, which must stay open
+ * until a drain: created here as name in dfd (O_EXCL; dfd stays the
+ * caller's), filled, checked against hash, given m and closed by the copy
+ * queue, removed if that fails or the pool stops first.  0; -1 with errno
+ * when it could not be created; -2 once the pool failed.  Its failures:
+ * "read" (src), "check" (EBADMSG: src ended early, or its hash differs),
+ * "write", "set the metadata of". */
+int wpool_copy(struct wpool *p, int dfd, const char *name, const char *rel, int src, uint64_t off,
+	       uint64_t size, XXH128_hash_t hash, const struct wmeta *m);
 /* owner, mode, mtime of folder fd, then close(fd); -1 (fd closed) once
  * the pool failed */
 int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmeta *m);
@@ -92,7 +113,7 @@ int wpool_unlink(struct wpool *p, int q, int dfd, const char *name, const char *
 int wpool_wait_file(struct wpool *p, const char *rel);
 int wpool_drain(struct wpool *p);
 /* the first failure: errno, what was being done ("create", "write", "set
- * the metadata of"), the path; 0 when none */
+ * the metadata of", and for a copy "read", "check"), the path; 0 when none */
 int wpool_failed(struct wpool *p, int *err, const char **what, const char **rel);
 void wpool_stop(struct wpool *p);
 

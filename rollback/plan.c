@@ -17,8 +17,11 @@
  * device: each new folder gets a queue, its files and then its metadata
  * go there in order, so a folder's mtime is set after its last file was
  * created.  This thread still reads, checks and hashes every member
- * before handing it over (the data of a big plain file straight into the
- * worker's buffer, at the manifest's offset: use_raw()).  Before a
+ * before handing it over (the data of a plain file of 64 KiB or more of
+ * an uncompressed snapshot straight into the worker's buffer, at the
+ * manifest's offset: use_raw()), except the files over 1 MiB of an
+ * uncompressed snapshot: it creates them, in order, and the pool's copy
+ * queue reads, checks and writes their data meanwhile.  Before a
  * hardlink it waits for its target's job alone, if a queue still has it;
  * it waits for the queues to drain before the metadata of a folder it
  * sets itself, and at the end.  A differential apply renames the files
@@ -789,7 +792,7 @@ static void pool_start(struct rbctx *r)
 	}
 	r->wp = live_pool = wpool_start(nq);
 	r->wq = 0;
-	r->n_pooled = r->n_trashed = 0;
+	r->n_pooled = r->n_trashed = r->n_copied = 0;
 }
 
 /* a worker failed: its error, as this thread's own */
@@ -802,6 +805,11 @@ _Noreturn static void pool_fail(struct rbctx *r)
 	wpool_failed(r->wp, &e, &what, &rel);
 	sbuf_adds(&sb, rel);
 	errno = e;
+	if (!strcmp(what, "check"))	/* wpool_copy() */
+		die(ZDT_EINTEGRITY, "archive member of '%s' in %s does not match the manifest; nothing was written there",
+		    escp(sb.buf), snapname(r));
+	if (!strcmp(what, "read"))
+		die_errno(ZDT_EFAIL, "cannot read the archive of %s", snapname(r));
 	apply_fail(r, what, sb.buf);
 }
 
@@ -840,6 +848,9 @@ static void pool_end(struct rbctx *r)
 	if (r->fused)
 		verbose("%s: %" PRIu64 " files written by %d writer thread%s", component_name(r->comp), r->n_pooled,
 			wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
+	if (r->n_copied)
+		verbose("%s: %" PRIu64 " of them copied from the archive by a thread of their own",
+			component_name(r->comp), r->n_copied);
 	if (r->n_trashed)
 		verbose("%s: %" PRIu64 " replaced files unlinked by %d writer thread%s", component_name(r->comp),
 			r->n_trashed, wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
@@ -1219,27 +1230,6 @@ static int raw_read(struct rbctx *r, char *dst, uint64_t pos, size_t n)
 	return 0;
 }
 
-/* use_raw(): the pieces read into the workers' buffer and hashed */
-static int parts_raw(struct parts *s)
-{
-	struct rbctx *r = s->r;
-	uint64_t size = r->m.size;
-
-	for (;;) {
-		size_t n = size - s->base < WPOOL_PART ? (size_t)(size - s->base) : WPOOL_PART;
-		char *p = wpool_part(r->wp, r->wq, s->dfd, s->name, s->rel, size, s->base, n, s->wm);
-		if (!p)
-			pool_fail(r);
-		if (raw_read(r, p, s->base, n) < 0)
-			return -1;
-		XXH3_128bits_update(s->xs, p, n);
-		if (s->base + n == size)
-			return 0;	/* the last piece: submitted once checked */
-		wpool_submit(r->wp, r->wq);
-		s->base += n;
-	}
-}
-
 /* a big file through a worker, in pieces: the last goes only once the
  * whole file matched the manifest (else the worker removes the file) */
 static void write_parts(struct rbctx *r, int dfd, const char *name, const char *rel, const struct wmeta *wm)
@@ -1250,7 +1240,7 @@ static void write_parts(struct rbctx *r, int dfd, const char *name, const char *
 	if (!s.xs)
 		die(ZDT_EFAIL, "out of memory");
 	XXH3_128bits_reset(s.xs);
-	int ok = (use_raw(r) ? parts_raw(&s) : member_data(r, rel, parts_add, &s)) == 0 &&
+	int ok = member_data(r, rel, parts_add, &s) == 0 &&
 		 XXH128_isEqual(XXH3_128bits_digest(s.xs), r->m.hash);
 	XXH3_freeState(s.xs);
 	if (!ok)
@@ -1297,6 +1287,17 @@ static int write_file_pool(struct rbctx *r, int dfd, const char *name, const cha
 		wm.flags |= WM_CHMOD;
 	if (m->size >= SFR_MIN)
 		wm.flags |= WM_SFR;
+	if (m->size > WPOOL_FILE_MAX && use_raw(r)) {	/* read, checked, written by the copy queue */
+		int rc = wpool_copy(r->wp, dfd, name, rel, r->afd, (uint64_t)m->offset, m->size, m->hash, &wm);
+		if (rc == -2)
+			pool_fail(r);
+		if (rc < 0)
+			apply_fail(r, "create", rel);
+		progress_add(&r->prog, m->size);
+		r->n_pooled++;
+		r->n_copied++;
+		return 1;
+	}
 	if (m->size > WPOOL_FILE_MAX) {
 		write_parts(r, dfd, name, rel, &wm);
 		r->n_pooled++;

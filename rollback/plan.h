@@ -130,7 +130,8 @@ struct rbctx {
 	int new_dir;		/* merge_dir: the folder was just created */
 	int cur_dfd;		/* the folder whose entries are being compared
 				 * (report() is about one of them), -1 none */
-	uint64_t n_pooled;	/* files the workers created */
+	uint64_t n_pooled;	/* files the workers wrote */
+	uint64_t n_copied;	/* of them, by the copy queue (wpool_copy) */
 	/* a differential apply: what a new file replaces is renamed into
 	 * this folder of the install folder and unlinked by the workers */
 	int trashfd;

@@ -272,9 +272,10 @@ expect_success "kill -9 at up to $BIG_POINTS writes of big files in pieces (roll
 	same_tree pristine src
 	# the writes of pieces (1 MiB, or at an offset past 0: the short last
 	# ones; the small files are written whole at 0), each as the number of
-	# the call in its thread, spread evenly
-	awk '"'"'/pwrite64\(/ { k[$1]++ } /pwrite64\(/ && match($0, /, [0-9]+, [0-9]+\) = /) {
-		split(substr($0, RSTART + 2, RLENGTH - 6), a, ", ")
+	# the call in its thread, spread evenly (a call that another thread
+	# interrupts ends its line with "<unfinished ...>")
+	awk '"'"'/pwrite64\(/ { k[$1]++ } /pwrite64\(/ && match($0, /, [0-9]+, [0-9]+(\) = | <unfinished)/) {
+		split(substr($0, RSTART + 2), a, /[,)< ]+/)
 		if (a[1] == 1048576 || a[2] > 0) print "pwrite64:" k[$1] }'"'"' trace.all | awk '"'"'!seen[$0]++'"'"' >pieces
 	test "$(wc -l <pieces)" -ge 6
 	awk -v want="$BIG_POINTS" '"'"'{ s[NR] = $0 } END { for (i = 1; i <= want; i++) print s[int(1 + (i - 1) * (NR - 1) / (want - 1))] }'"'"' pieces |

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../common/fsops.h"
 #include "../../common/util.h"
 #include "../../common/wpool.h"
 
@@ -550,6 +551,183 @@ static void test_wait_file(void **state)
 	assert_int_equal(wf.late, 0);
 }
 
+/* ---- wpool_copy ---- */
+
+#define CP_SKIP 7	/* source bytes before the file's data */
+
+/* a source file: CP_SKIP bytes, then total bytes of the put_parts
+ * pattern with fill, then 100 more; its descriptor, the data's hash */
+static int copy_src(int dfd, const char *name, uint64_t total, unsigned char fill, XXH128_hash_t *h)
+{
+	unsigned char *buf = xmalloc(CP_SKIP + total + 100);
+	memset(buf, 'j', CP_SKIP + total + 100);
+	for (uint64_t i = 0; i < total; i++)
+		buf[CP_SKIP + i] = (unsigned char)(fill + i % 251);
+	*h = XXH3_128bits(buf + CP_SKIP, total);
+	int fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite_all(fd, buf, CP_SKIP + total + 100, 0), 0);
+	free(buf);
+	return fd;
+}
+
+/* big files copied beside small files: created by the call (there before
+ * the folder's metadata job, whose mtime stays), then filled, checked,
+ * given their metadata; whole blocks around the page cache where the file
+ * system takes direct I/O; wait_file waits for a copy */
+static void test_copy(void **state)
+{
+	struct tmp *t = *state;
+	wf.hold = "a/big1";	/* held until wf_release() */
+	wf.go = 0;
+	wf.late = 0;
+	wpool_test_before_job = wf_hook;
+	struct wpool *p = wpool_start(1);
+	struct wmeta fm = { .mode = 0640, .mtime = { 1200000000, 7 } };
+	struct wmeta dm = { .mode = 0750, .mtime = { 1300000000, 9 } };
+	const uint64_t sizes[] = { 3 * (uint64_t)WPOOL_PART + 777, WPOOL_PART + 1, 5 * (uint64_t)WPOOL_PART };
+	XXH128_hash_t h[3];
+	int src[3];
+	char name[32], rel[64];
+	struct stat st;
+	pthread_t th;
+
+	assert_non_null(p);
+	assert_int_equal(wpool_queues(p), 1);
+	int a = mkdir_open(t->fd, "a");
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "src%d", i);
+		src[i] = copy_src(t->fd, name, sizes[i], (unsigned char)(i + 1), &h[i]);
+		snprintf(name, sizeof(name), "big%d", i);
+		snprintf(rel, sizeof(rel), "a/big%d", i);
+		assert_int_equal(wpool_copy(p, a, name, rel, src[i], CP_SKIP, sizes[i], h[i], &fm), 0);
+		assert_int_equal(fstatat(a, name, &st, AT_SYMLINK_NOFOLLOW), 0);	/* created by the call */
+		put(p, 0, a, name + 1, rel, 100, 's', &fm);	/* "ig0": a small file */
+	}
+	assert_int_equal(pthread_create(&th, NULL, wf_release, NULL), 0);
+	assert_int_equal(wpool_wait_file(p, "a/big1"), 0);	/* after the copy */
+	pthread_join(th, NULL);
+	assert_int_equal(fstatat(t->fd, "a/big1", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_size, (off_t)sizes[1]);
+	assert_int_equal(st.st_mtim.tv_sec, 1200000000);
+	assert_int_equal(wpool_dir(p, 0, a, "a", &dm), 0);
+	assert_int_equal(wpool_drain(p), 0);
+	wpool_stop(p);
+	wpool_test_before_job = NULL;
+	wf.hold = NULL;
+	assert_int_equal(wf.late, 0);
+	int direct = openat(t->fd, "probe", O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0600);
+	if (direct >= 0)
+		close(direct);
+	for (int i = 0; i < 3; i++) {
+		snprintf(rel, sizeof(rel), "a/big%d", i);
+		assert_int_equal(fstatat(t->fd, rel, &st, AT_SYMLINK_NOFOLLOW), 0);
+		assert_int_equal(st.st_size, (off_t)sizes[i]);
+		assert_int_equal(st.st_mode & 07777, 0640);
+		assert_int_equal(st.st_mtim.tv_sec, 1200000000);
+		assert_int_equal(st.st_mtim.tv_nsec, 7);
+		if (direct >= 0)	/* before anything read it back */
+			assert_int_equal(cached_pages(t->fd, rel, WPOOL_PART / 2, WPOOL_PART / 2), 0);
+		check_parts(t->fd, rel, sizes[i], (unsigned char)(i + 1));
+		close(src[i]);
+	}
+	assert_int_equal(fstatat(t->fd, "a", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1300000000);
+	assert_int_equal(st.st_mtim.tv_nsec, 9);
+}
+
+/* one copy that fails: the failure kept as what, errno and path, the file
+ * removed, later calls refused (-2) */
+static void copy_fails(struct tmp *t, int src, uint64_t off, uint64_t size, XXH128_hash_t h, const char *what, int err)
+{
+	struct wpool *p = wpool_start(1);
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	int e = 0;
+	const char *w = NULL, *rel = NULL;
+
+	assert_non_null(p);
+	assert_int_equal(wpool_copy(p, t->fd, "bad", "bad", src, off, size, h, &m), 0);
+	assert_int_equal(wpool_drain(p), -1);
+	assert_int_equal(wpool_failed(p, &e, &w, &rel), 1);
+	assert_string_equal(w, what);
+	assert_int_equal(e, err);
+	assert_string_equal(rel, "bad");
+	assert_int_equal(fstatat(t->fd, "bad", &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(wpool_copy(p, t->fd, "late", "late", src, off, size, h, &m), -2);
+	assert_int_equal(fstatat(t->fd, "late", &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW), -1);
+	wpool_stop(p);
+}
+
+/* data that differs from its hash, a source that ends early, one that
+ * cannot be read: failed, removed; a name that exists: -1, EEXIST */
+static void test_copy_failures(void **state)
+{
+	struct tmp *t = *state;
+	const uint64_t total = 2 * (uint64_t)WPOOL_PART + 5;
+	XXH128_hash_t h, bad;
+	int src = copy_src(t->fd, "src", total, 9, &h);
+
+	bad = h;
+	bad.low64 ^= 1;
+	copy_fails(t, src, CP_SKIP, total, bad, "check", EBADMSG);
+	copy_fails(t, src, CP_SKIP + 200, total, h, "check", EBADMSG);	/* 100 bytes short */
+	copy_fails(t, t->fd, 0, total, h, "read", EISDIR);
+
+	struct wpool *p = wpool_start(1);
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	assert_non_null(p);
+	errno = 0;
+	assert_int_equal(wpool_copy(p, t->fd, "src", "src", src, CP_SKIP, total, h, &m), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(wpool_drain(p), 0);
+	wpool_stop(p);
+	close(src);
+}
+
+/* another queue fails while copies wait: they are dropped, their files
+ * removed, and the failure kept is the other queue's */
+static struct wpool *cs_pool;
+
+static void cs_hook(int q, const char *rel)
+{
+	(void)rel;
+	if (q != 1)	/* the copy queue of a pool of one writer */
+		return;
+	int e;
+	const char *w, *r;
+	for (int i = 0; i < 10000 && !wpool_failed(cs_pool, &e, &w, &r); i++)
+		usleep(1000);
+}
+
+static void test_copy_dropped(void **state)
+{
+	struct tmp *t = *state;
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	XXH128_hash_t h;
+	int src = copy_src(t->fd, "src", 3 * (uint64_t)WPOOL_PART, 4, &h);
+	int notdir = openat(t->fd, "plainfile", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int err = 0;
+	const char *what = NULL, *rel = NULL;
+
+	assert_true(notdir >= 0);
+	wpool_test_before_job = cs_hook;
+	cs_pool = wpool_start(1);
+	assert_non_null(cs_pool);
+	assert_int_equal(wpool_copy(cs_pool, t->fd, "c1", "c1", src, CP_SKIP, 3 * (uint64_t)WPOOL_PART, h, &m), 0);
+	assert_int_equal(wpool_copy(cs_pool, t->fd, "c2", "c2", src, CP_SKIP, 3 * (uint64_t)WPOOL_PART, h, &m), 0);
+	put(cs_pool, 0, notdir, "x", "plainfile/x", 3, 'x', &m);
+	assert_int_equal(wpool_drain(cs_pool), -1);
+	assert_int_equal(wpool_failed(cs_pool, &err, &what, &rel), 1);
+	assert_int_equal(err, ENOTDIR);
+	assert_string_equal(rel, "plainfile/x");
+	assert_int_equal(fstatat(t->fd, "c1", &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(fstatat(t->fd, "c2", &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW), -1);
+	wpool_stop(cs_pool);
+	wpool_test_before_job = NULL;
+	close(notdir);
+	close(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +741,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parts_unfinished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_room_mid_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_dropped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
