@@ -17,9 +17,9 @@
 
 #define QJOBS 1024u	/* jobs a queue holds */
 #define QDIRS 64u	/* folder descriptors a queue holds */
-#define QCOPIES 64u	/* files the copy queue holds (two descriptors each) */
+#define QCOPIES 64u	/* files a copy queue holds (two descriptors each) */
 #define COPY_CHUNK (1u << 20)	/* the copy worker's reads and writes */
-#define COPY_ARENA (256u << 10)	/* the copy queue's arena: names only */
+#define COPY_ARENA (256u << 10)	/* a copy queue's arena: names only */
 
 enum { J_FILE, J_DIR, J_UNLINK, J_PART, J_COPY };
 
@@ -61,14 +61,14 @@ struct wq {
 	pthread_t t;
 	int started;
 	unsigned cap;		/* jobs it holds at most */
-	char *cbuf;		/* the copy queue's: a chunk of data */
+	char *cbuf;		/* a copy queue's: a chunk of data */
 	XXH3_state_t *xs;	/* and its hash */
 	struct wpool *p;
 };
 
-/* q[0..nw) are the writer queues, q[nw] the copy queue (nq = nw + 1) */
+/* q[0..nw) are the writer queues, q[nw..nq) as many copy queues */
 struct wpool {
-	int nq, nw, next;
+	int nq, nw, next, nextc;
 	atomic_int failed;
 	struct wq *q;
 };
@@ -416,10 +416,10 @@ struct wpool *wpool_start(int nq)
 	if (nq < 1)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
-	p->q = xcalloc((size_t)nq + 1, sizeof(*p->q));
+	p->q = xcalloc(2 * (size_t)nq, sizeof(*p->q));
 	p->nw = nq;
 	atomic_init(&p->failed, 0);
-	for (int i = 0; i <= nq; i++) {
+	for (int i = 0; i < 2 * nq; i++) {
 		struct wq *q = &p->q[i];
 		pthread_mutex_init(&q->mu, NULL);
 		pthread_cond_init(&q->work, NULL);
@@ -427,7 +427,7 @@ struct wpool *wpool_start(int nq)
 		q->jobs = xcalloc(QJOBS, sizeof(*q->jobs));
 		q->cap = QJOBS;
 		q->asize = WPOOL_ARENA;
-		if (i == nq) {	/* the copy queue: names only in its arena */
+		if (i >= nq) {	/* a copy queue: names only in its arena */
 			q->cap = QCOPIES;
 			q->asize = COPY_ARENA;
 			q->cbuf = xalloc_dio(COPY_CHUNK);
@@ -604,7 +604,7 @@ int wpool_dir(struct wpool *p, int q, int fd, const char *rel, const struct wmet
 int wpool_copy(struct wpool *p, int dfd, const char *name, const char *rel, int src, uint64_t off,
 	       uint64_t size, XXH128_hash_t hash, const struct wmeta *m)
 {
-	struct wq *w = &p->q[p->nw];
+	struct wq *w = &p->q[p->nw + p->nextc];
 	size_t rl = strlen(rel);
 
 	if (w->reserved || rl > COPY_ARENA - 16 || bad_name(name, rel) || off > INT64_MAX - size)
@@ -640,6 +640,7 @@ int wpool_copy(struct wpool *p, int dfd, const char *name, const char *rel, int 
 		publish(w);
 	}
 	pthread_mutex_unlock(&w->mu);
+	p->nextc = (p->nextc + 1) % (p->nq - p->nw);	/* round robin */
 	if (!j) {
 		close(out);
 		unlinkat(dir, name, 0);

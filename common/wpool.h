@@ -13,11 +13,12 @@
  * of that folder and then its metadata there; folders on different queues
  * are worked on side by side.
  *
- * One more queue, the copy queue, copies the data of big files from a
- * source file (an uncompressed archive) at an offset, checks it against
- * its XXH3-128 and writes it with O_DIRECT: the caller creates the file
- * (so it is there before the folder's metadata job) and goes on to the
- * next members while the data goes to the disk.
+ * As many copy queues, taking files in turn, copy the data of big files
+ * from a source file (an uncompressed archive) at an offset, check it
+ * against its XXH3-128 and write it with O_DIRECT: the caller creates the
+ * file (so it is there before the folder's metadata job) and goes on to
+ * the next members while the data goes to the disk (two copies in flight
+ * keep the device busier than one).
  *
  *     struct wpool *p = wpool_start(nq);      NULL: no threads, write inline
  *     char *data = wpool_file(p, q, dfd, name, rel, size, &meta);
@@ -28,7 +29,7 @@
  *                                             a piece of a bigger file
  *     wpool_copy(p, dfd, name, rel, src, off, size, hash, &meta);
  *                                             a big file copied from src by
- *                                             the copy queue (created here)
+ *                                             a copy queue (created here)
  *     wpool_dir(p, q, fd, rel, &meta);        fd is the pool's now (closed)
  *     wpool_unlink(p, q, dfd, name, rel);     an unlink, done there
  *     wpool_wait_file(p, rel);                that file is done: 0, or -1
@@ -74,7 +75,7 @@ struct wmeta {
 struct wpool;
 
 struct wpool *wpool_start(int nq);
-/* the writer queues (NQ; the copy queue is not counted) */
+/* the writer queues (NQ; the copy queues, as many, are not counted) */
 int wpool_queues(const struct wpool *p);
 /* a queue for the next new folder, round robin */
 int wpool_pick(struct wpool *p);
@@ -94,7 +95,7 @@ char *wpool_part(struct wpool *p, int q, int dfd, const char *name, const char *
 void wpool_submit(struct wpool *p, int q);
 /* a file of size bytes, the bytes at off of src, which must stay open
  * until a drain: created here as name in dfd (O_EXCL; dfd stays the
- * caller's), filled, checked against hash, given m and closed by the copy
+ * caller's), filled, checked against hash, given m and closed by a copy
  * queue, removed if that fails or the pool stops first.  0; -1 with errno
  * when it could not be created; -2 once the pool failed.  Its failures:
  * "read" (src), "check" (EBADMSG: src ended early, or its hash differs),

@@ -21,7 +21,7 @@
  * an uncompressed snapshot straight into the worker's buffer, at the
  * manifest's offset: use_raw()), except the files over 1 MiB of an
  * uncompressed snapshot: it creates them, in order, and the pool's copy
- * queue reads, checks and writes their data meanwhile.  Before a
+ * queues read, check and write their data meanwhile.  Before a
  * hardlink it waits for its target's job alone, if a queue still has it;
  * it waits for the queues to drain before the metadata of a folder it
  * sets itself, and at the end.  A differential apply renames the files
@@ -849,8 +849,8 @@ static void pool_end(struct rbctx *r)
 		verbose("%s: %" PRIu64 " files written by %d writer thread%s", component_name(r->comp), r->n_pooled,
 			wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
 	if (r->n_copied)
-		verbose("%s: %" PRIu64 " of them copied from the archive by a thread of their own",
-			component_name(r->comp), r->n_copied);
+		verbose("%s: %" PRIu64 " of them copied from the archive by %d copy thread%s", component_name(r->comp),
+			r->n_copied, wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
 	if (r->n_trashed)
 		verbose("%s: %" PRIu64 " replaced files unlinked by %d writer thread%s", component_name(r->comp),
 			r->n_trashed, wpool_queues(r->wp), wpool_queues(r->wp) > 1 ? "s" : "");
@@ -1287,7 +1287,7 @@ static int write_file_pool(struct rbctx *r, int dfd, const char *name, const cha
 		wm.flags |= WM_CHMOD;
 	if (m->size >= SFR_MIN)
 		wm.flags |= WM_SFR;
-	if (m->size > WPOOL_FILE_MAX && use_raw(r)) {	/* read, checked, written by the copy queue */
+	if (m->size > WPOOL_FILE_MAX && use_raw(r)) {	/* read, checked, written by a copy queue */
 		int rc = wpool_copy(r->wp, dfd, name, rel, r->afd, (uint64_t)m->offset, m->size, m->hash, &wm);
 		if (rc == -2)
 			pool_fail(r);

@@ -142,14 +142,14 @@ expect_success '--check and --dry-run into an empty folder check every needed me
 	check_empty
 '
 
-expect_success 'a big file of an uncompressed snapshot: created in order by the main thread, copied by a thread of its own around the page cache; the tree equals the snapshot' '
+expect_success 'a big file of an uncompressed snapshot: created in order by the main thread, copied by a copy thread around the page cache; the tree equals the snapshot' '
 	off=$(big_src)
 	test -n "$off"
 	empty_src
 	strace -f -o trace -e trace=execve,openat,pwrite64,pread64,read "$ZDT" -v -b "$BK" rollback -c AR >/dev/null 2>err
 	same_tree pristine src
 	check_grep "^AR: 2 files written by [12] writer threads*$" err
-	check_grep "^AR: 1 of them copied from the archive by a thread of their own$" err
+	check_grep "^AR: 1 of them copied from the archive by [12] copy threads*$" err
 	# created by the main thread (before the folder'"'"'s metadata job)
 	main=$(awk "NR == 1 { print \$1 }" trace)
 	test -n "$(awk -v m="$main" '"'"'$1 == m && /openat\(.*"big\.jar", O_WRONLY\|O_CREAT\|O_EXCL/'"'"' trace)"

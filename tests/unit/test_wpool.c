@@ -728,6 +728,50 @@ static void test_copy_dropped(void **state)
 	close(src);
 }
 
+/* with two writers, two copy queues (2 and 3) take the files in turn */
+static struct {
+	pthread_mutex_t mu;
+	int q[4];
+} ct = { PTHREAD_MUTEX_INITIALIZER, { -1, -1, -1, -1 } };
+
+static void ct_hook(int q, const char *rel)
+{
+	if (rel[0] != 'c' || rel[1] < '0' || rel[1] > '3')
+		return;
+	pthread_mutex_lock(&ct.mu);
+	ct.q[rel[1] - '0'] = q;
+	pthread_mutex_unlock(&ct.mu);
+}
+
+static void test_copy_turns(void **state)
+{
+	struct tmp *t = *state;
+	struct wmeta m = { .mode = 0644, .mtime = { 1, 0 } };
+	XXH128_hash_t h;
+	int src = copy_src(t->fd, "src", WPOOL_PART + 1, 6, &h);
+
+	wpool_test_before_job = ct_hook;
+	struct wpool *p = wpool_start(2);
+	assert_non_null(p);
+	assert_int_equal(wpool_queues(p), 2);
+	for (int i = 0; i < 4; i++) {
+		char n[4] = { 'c', (char)('0' + i), 0, 0 };
+		assert_int_equal(wpool_copy(p, t->fd, n, n, src, CP_SKIP, WPOOL_PART + 1, h, &m), 0);
+	}
+	assert_int_equal(wpool_drain(p), 0);
+	wpool_stop(p);
+	wpool_test_before_job = NULL;
+	assert_int_equal(ct.q[0], 2);
+	assert_int_equal(ct.q[1], 3);
+	assert_int_equal(ct.q[2], 2);
+	assert_int_equal(ct.q[3], 3);
+	for (int i = 0; i < 4; i++) {
+		char n[4] = { 'c', (char)('0' + i), 0, 0 };
+		check_parts(t->fd, n, WPOOL_PART + 1, 6);
+	}
+	close(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +788,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_turns, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
