@@ -17,7 +17,7 @@
 
 #define QJOBS 1024u	/* jobs a queue holds */
 #define QDIRS 64u	/* folder descriptors a queue holds */
-#define QCOPIES 64u	/* files a copy queue holds (two descriptors each) */
+#define QCOPIES 16u	/* files a copy queue holds (two descriptors each: 64 in all with two) */
 #define COPY_CHUNK (1u << 20)	/* the copy worker's reads and writes */
 #define COPY_ARENA (256u << 10)	/* a copy queue's arena: names only */
 
