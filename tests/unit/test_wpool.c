@@ -322,6 +322,34 @@ static size_t cached_pages(int dfd, const char *rel, off_t off, size_t n)
 	return c;
 }
 
+/* whether the file system in dfd takes O_DIRECT */
+static int takes_direct(int dfd)
+{
+	int fd = openat(dfd, "probe", O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	unlinkat(dfd, "probe", 0);
+	return 1;
+}
+
+/* a big file written by the pool: its size, mode, mtime (1200000000.7),
+ * whole blocks not in the page cache when direct, the check_parts bytes */
+static void check_big(int dfd, const char *rel, uint64_t total, mode_t mode, unsigned char fill, int direct)
+{
+	struct stat st;
+
+	assert_int_equal(fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_size, (off_t)total);
+	assert_int_equal(st.st_mode & 07777, mode);
+	assert_int_equal(st.st_mtim.tv_sec, 1200000000);
+	assert_int_equal(st.st_mtim.tv_nsec, 7);
+	if (direct)	/* before anything read it back */
+		assert_int_equal(cached_pages(dfd, rel, WPOOL_PART / 2, WPOOL_PART / 2), 0);
+	check_parts(dfd, rel, total, fill);
+}
+
 /* big files in pieces between small files on one queue, and beside them on
  * another: contents, modes, mtimes, the folder's mtime set after them; the
  * whole pieces went to the disk, not the page cache, where the file system
@@ -351,20 +379,10 @@ static void test_parts(void **state)
 	assert_int_equal(wpool_dir(p, 1, b, "b", &dm), 0);
 	assert_int_equal(wpool_drain(p), 0);
 	wpool_stop(p);
-	int direct = openat(t->fd, "probe", O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0600);
-	if (direct >= 0)
-		close(direct);
+	int direct = takes_direct(t->fd);
 	for (int i = 0; i < 3; i++) {
-		struct stat st;
 		snprintf(rel, sizeof(rel), "a/big%d", i);
-		assert_int_equal(fstatat(t->fd, rel, &st, AT_SYMLINK_NOFOLLOW), 0);
-		assert_int_equal(st.st_size, (off_t)sizes[i]);
-		assert_int_equal(st.st_mode & 07777, 0604);
-		assert_int_equal(st.st_mtim.tv_sec, 1200000000);
-		assert_int_equal(st.st_mtim.tv_nsec, 7);
-		if (direct >= 0)	/* before anything read it back */
-			assert_int_equal(cached_pages(t->fd, rel, WPOOL_PART / 2, WPOOL_PART / 2), 0);
-		check_parts(t->fd, rel, sizes[i], (unsigned char)i);
+		check_big(t->fd, rel, sizes[i], 0604, (unsigned char)i, direct);
 	}
 	assert_int_equal(fstatat(t->fd, "a/small2", &(struct stat){ 0 }, 0), 0);
 	struct stat st;
@@ -616,19 +634,10 @@ static void test_copy(void **state)
 	wpool_test_before_job = NULL;
 	wf.hold = NULL;
 	assert_int_equal(wf.late, 0);
-	int direct = openat(t->fd, "probe", O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0600);
-	if (direct >= 0)
-		close(direct);
+	int direct = takes_direct(t->fd);
 	for (int i = 0; i < 3; i++) {
 		snprintf(rel, sizeof(rel), "a/big%d", i);
-		assert_int_equal(fstatat(t->fd, rel, &st, AT_SYMLINK_NOFOLLOW), 0);
-		assert_int_equal(st.st_size, (off_t)sizes[i]);
-		assert_int_equal(st.st_mode & 07777, 0640);
-		assert_int_equal(st.st_mtim.tv_sec, 1200000000);
-		assert_int_equal(st.st_mtim.tv_nsec, 7);
-		if (direct >= 0)	/* before anything read it back */
-			assert_int_equal(cached_pages(t->fd, rel, WPOOL_PART / 2, WPOOL_PART / 2), 0);
-		check_parts(t->fd, rel, sizes[i], (unsigned char)(i + 1));
+		check_big(t->fd, rel, sizes[i], 0640, (unsigned char)(i + 1), direct);
 		close(src[i]);
 	}
 	assert_int_equal(fstatat(t->fd, "a", &st, AT_SYMLINK_NOFOLLOW), 0);
